@@ -1,0 +1,501 @@
+// Package app wires gatehouse together: the store, the certificate authority, the control
+// plane, the data plane and its listeners, and the watcher that compiles stored documents
+// into the data plane's snapshot. It owns start-up and the shutdown order, and is the only
+// package that imports everything.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"gatehouse/internal/accesslog"
+	"gatehouse/internal/apimodel"
+	"gatehouse/internal/awsproto"
+	"gatehouse/internal/certs"
+	"gatehouse/internal/config"
+	"gatehouse/internal/controlplane"
+	"gatehouse/internal/dataplane"
+	"gatehouse/internal/deployment"
+	"gatehouse/internal/network"
+	"gatehouse/internal/policy"
+	"gatehouse/internal/store"
+)
+
+// Options configure an App. Topology is required.
+type Options struct {
+	Topology *config.Topology
+	// DataDir holds the embedded store, the CA and the access logs.
+	DataDir string
+	// NATSURL, when set, uses an external NATS server instead of the embedded one.
+	NATSURL string
+	Logger  *slog.Logger
+	// Registry receives gatehouse's metrics; nil creates a private one.
+	Registry *prometheus.Registry
+	// ShutdownGrace bounds how long in-flight requests may drain (default 10s).
+	ShutdownGrace time.Duration
+}
+
+// EndpointAddrs are the bound addresses of one VPC endpoint "ENI".
+type EndpointAddrs struct {
+	Address netip.Addr
+	TLS     string // host:port, "" if none
+	HTTP    string // host:port, "" if none
+}
+
+// Addrs are where everything listens (actual ports, also when configured as 0).
+type Addrs struct {
+	ControlPlane string
+	Public       string
+	PublicHTTP   string
+	Endpoints    map[string][]EndpointAddrs // by vpce id
+}
+
+// App is a running gatehouse.
+type App struct {
+	opts   Options
+	log    *slog.Logger
+	topo   *config.Topology
+	store  *store.Store
+	ca     *certs.CA
+	sinks  *accesslog.Sinks
+	cp     *controlplane.Server
+	dp     *dataplane.Server
+	reg    *prometheus.Registry
+	addrs  Addrs
+	ready  chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	servers   []*http.Server
+	listeners []net.Listener
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New builds an App: it validates endpoint policies, opens the store and binds every
+// listener, so that configuration and port errors surface before anything serves. On error
+// nothing is left running.
+func New(ctx context.Context, opts Options) (a *App, err error) {
+	if opts.Topology == nil {
+		return nil, errors.New("app: no topology")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.ShutdownGrace == 0 {
+		opts.ShutdownGrace = 10 * time.Second
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = "gatehouse-data"
+	}
+	t := opts.Topology
+	a = &App{opts: opts, log: opts.Logger, topo: t, reg: opts.Registry, ready: make(chan struct{}), done: make(chan struct{})}
+	a.addrs.Endpoints = map[string][]EndpointAddrs{}
+
+	// Endpoint policies are validated before anything starts.
+	epPolicies := map[string]*policy.Policy{}
+	for i, e := range t.VPCEndpoints {
+		if len(e.Policy) == 0 {
+			continue
+		}
+		p, err := policy.Parse(e.Policy)
+		if err != nil {
+			return nil, &config.FieldError{Path: fmt.Sprintf("vpcEndpoints[%d].policy", i), Msg: err.Error()}
+		}
+		epPolicies[e.ID] = p
+	}
+
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+	a.ca, err = certs.LoadOrCreateCA(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("certificate authority: %w", err)
+	}
+	a.store, err = store.Open(ctx, store.Options{DataDir: opts.DataDir, URL: opts.NATSURL, Logger: a.log.With("component", "store")})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	a.sinks = accesslog.NewSinks(opts.DataDir, a.log.With("component", "accesslog"))
+
+	a.cp = controlplane.New(controlplane.Options{
+		Store:  a.store,
+		Region: t.Region,
+		Logger: a.log.With("component", "controlplane"),
+		KnownVPCEndpoint: func(id string) bool {
+			_, ok := t.Endpoint(id)
+			return ok
+		},
+	})
+	a.dp = dataplane.New(dataplane.Options{
+		Region:   t.Region,
+		Logger:   a.log.With("component", "dataplane"),
+		Registry: a.reg,
+	})
+
+	tlsCfg, err := a.ca.ServerTLSConfig([]string{
+		"*.execute-api." + t.Region + ".amazonaws.com",
+		"*.execute-api." + t.Region + ".vpce.amazonaws.com",
+		"localhost",
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "gatehouse", Subsystem: "network", Name: "refused_connections_total",
+		Help: "Connections refused by an endpoint's security group (ingress CIDRs).",
+	}, []string{"vpce"})
+	a.reg.MustRegister(refused)
+
+	// Control plane.
+	cpl, err := network.Listen(ctx, t.ControlPlane.Listen, nil, nil, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("controlPlane.listen: %w", err)
+	}
+	a.addrs.ControlPlane = cpl.Addr().String()
+	a.serve(cpl, a.controlPlaneHandler(), nil, 1<<20)
+
+	// Public listener.
+	pub := &dataplane.Origin{Public: true, TLS: true}
+	pl, err := network.Listen(ctx, t.PublicListener.Listen, nil, nil, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("publicListener.listen: %w", err)
+	}
+	a.addrs.Public = pl.Addr().String()
+	a.serve(pl, a.dp.Handler(pub), tlsCfg, 16<<10)
+	if t.PublicListener.HTTPListen != "" {
+		hl, err := network.Listen(ctx, t.PublicListener.HTTPListen, nil, nil, a.log)
+		if err != nil {
+			return nil, fmt.Errorf("publicListener.httpListen: %w", err)
+		}
+		a.addrs.PublicHTTP = hl.Addr().String()
+		a.serve(hl, a.dp.Handler(&dataplane.Origin{Public: true}), nil, 16<<10)
+	}
+
+	// One listener per endpoint address (and per scheme).
+	for _, e := range t.VPCEndpoints {
+		vpce := e.ID
+		onRefuse := func(netip.Addr) { refused.WithLabelValues(vpce).Inc() }
+		for _, addr := range e.Addresses {
+			ea := EndpointAddrs{Address: addr}
+			if e.Port >= 0 {
+				l, err := network.Listen(ctx, netip.AddrPortFrom(addr, uint16(e.Port)).String(), e.Ingress, onRefuse, a.log)
+				if err != nil {
+					return nil, fmt.Errorf("vpcEndpoints %s: %w", e.ID, err)
+				}
+				ea.TLS = l.Addr().String()
+				a.serve(l, a.dp.Handler(&dataplane.Origin{VpceID: e.ID, VpcID: e.VPC, EndpointPolicy: epPolicies[e.ID], TLS: true}), tlsCfg, 16<<10)
+			}
+			if e.HTTPPort > 0 {
+				l, err := network.Listen(ctx, netip.AddrPortFrom(addr, uint16(e.HTTPPort)).String(), e.Ingress, onRefuse, a.log)
+				if err != nil {
+					return nil, fmt.Errorf("vpcEndpoints %s httpPort: %w", e.ID, err)
+				}
+				ea.HTTP = l.Addr().String()
+				a.serve(l, a.dp.Handler(&dataplane.Origin{VpceID: e.ID, VpcID: e.VPC, EndpointPolicy: epPolicies[e.ID]}), nil, 16<<10)
+			}
+			a.addrs.Endpoints[e.ID] = append(a.addrs.Endpoints[e.ID], ea)
+		}
+	}
+	return a, nil
+}
+
+// serve registers an http.Server for l; Start runs them.
+func (a *App) serve(l net.Listener, h http.Handler, tlsCfg *tls.Config, maxHeader int) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       310 * time.Second, // AWS's idle connection timeout
+		MaxHeaderBytes:    maxHeader,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	if tlsCfg != nil {
+		srv.TLSConfig = tlsCfg
+		l = tls.NewListener(l, tlsCfg)
+	}
+	a.servers = append(a.servers, srv)
+	a.listeners = append(a.listeners, l)
+}
+
+// Addrs returns the bound addresses.
+func (a *App) Addrs() Addrs { return a.addrs }
+
+// CAPEM returns gatehouse's CA certificate (also written to DataDir/ca.pem).
+func (a *App) CAPEM() []byte { return a.ca.CertPEM() }
+
+// CAFile is the path of the CA certificate.
+func (a *App) CAFile() string { return filepath.Join(a.opts.DataDir, "ca.pem") }
+
+// Registry returns the metrics registry.
+func (a *App) Registry() *prometheus.Registry { return a.reg }
+
+// Ready is closed once the first snapshot is served.
+func (a *App) Ready() <-chan struct{} { return a.ready }
+
+// Start starts serving and watching the store. It returns at once; Shutdown stops.
+func (a *App) Start(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	w, err := newWatcher(wctx, a.store, &deployment.Builder{Region: a.topo.Region, LogWriter: a.sinks.Writer}, a.dp.SetSnapshot, a.log.With("component", "watcher"))
+	if err != nil {
+		cancel()
+		return err
+	}
+	go func() {
+		defer close(a.done)
+		w.run(wctx, a.ready)
+	}()
+	for i, srv := range a.servers {
+		go func() {
+			if err := srv.Serve(a.listeners[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("listener stopped", "addr", a.listeners[i].Addr().String(), "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// Run starts, waits for ctx to end, then shuts down within the grace period.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(ctx); err != nil {
+		a.closeAll()
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownGrace)
+	defer cancel()
+	return a.Shutdown(sctx)
+}
+
+// Shutdown stops accepting, drains in-flight requests until ctx ends, then stops the
+// watcher, flushes the access logs and closes the store. It is idempotent.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.stopOnce.Do(func() {
+		var errs []error
+		var wg sync.WaitGroup
+		for _, srv := range a.servers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := srv.Shutdown(ctx); err != nil {
+					errs = append(errs, err)
+					_ = srv.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		if a.cancel != nil {
+			a.cancel()
+			<-a.done
+		}
+		a.dp.Close()
+		a.closeAll()
+		a.stopErr = errors.Join(errs...)
+	})
+	return a.stopErr
+}
+
+func (a *App) closeAll() {
+	for _, l := range a.listeners {
+		_ = l.Close()
+	}
+	if a.sinks != nil {
+		a.sinks.Close()
+	}
+	if a.store != nil {
+		_ = a.store.Close()
+	}
+}
+
+// controlPlaneHandler verifies SigV4 with the topology's keys and dispatches by the
+// credential scope's service. /metrics and /healthz are served unsigned.
+func (a *App) controlPlaneHandler() http.Handler {
+	v := &awsproto.Verifier{Lookup: func(akid string) (awsproto.Key, bool) {
+		acct, secret, ok := a.topo.FindAccessKey(akid)
+		if !ok {
+			return awsproto.Key{}, false
+		}
+		return awsproto.Key{AccessKeyID: akid, Secret: secret, Account: acct.ID}, true
+	}}
+	metrics := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
+			switch r.URL.Path {
+			case "/metrics":
+				metrics.ServeHTTP(w, r)
+				return
+			case "/healthz":
+				select {
+				case <-a.ready:
+					_, _ = io.WriteString(w, "ok\n")
+				default:
+					http.Error(w, "starting", http.StatusServiceUnavailable)
+				}
+				return
+			}
+		}
+		reqID := awsproto.NewRequestID()
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 10<<20))
+		if err != nil {
+			awsproto.WriteJSONError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Request payload is too large", reqID)
+			return
+		}
+		id, err := v.Verify(r, body)
+		if err != nil {
+			var ae *awsproto.Error
+			if errors.As(err, &ae) {
+				awsproto.WriteJSONError(w, ae.Status, ae.Code, ae.Message, reqID)
+				return
+			}
+			awsproto.WriteJSONError(w, http.StatusForbidden, "InvalidSignatureException", err.Error(), reqID)
+			return
+		}
+		switch id.Service {
+		case "apigateway":
+			a.cp.ServeAPIGateway(w, r, controlplane.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
+		default:
+			awsproto.WriteJSONError(w, http.StatusBadRequest, "UnknownOperationException",
+				fmt.Sprintf("service %q is not supported by gatehouse", id.Service), reqID)
+		}
+	})
+}
+
+// watcher follows the store and rebuilds the data plane's snapshot on every change.
+type watcher struct {
+	log     *slog.Logger
+	builder *deployment.Builder
+	publish func(*deployment.Snapshot)
+	events  chan bucketEvent
+	in      deployment.Inputs
+}
+
+type bucketEvent struct {
+	bucket string
+	ev     store.Event
+}
+
+var watchedBuckets = []string{apimodel.BucketRestAPIs, apimodel.BucketDeployments, apimodel.BucketStages}
+
+func newWatcher(ctx context.Context, st *store.Store, b *deployment.Builder, publish func(*deployment.Snapshot), log *slog.Logger) (*watcher, error) {
+	w := &watcher{log: log, builder: b, publish: publish, events: make(chan bucketEvent, 1024)}
+	w.in = deployment.Inputs{
+		APIs:        map[string]deployment.Versioned[apimodel.API]{},
+		Deployments: map[string]deployment.Versioned[apimodel.Deployment]{},
+		Stages:      map[string]deployment.Versioned[apimodel.Stage]{},
+	}
+	for _, bucket := range watchedBuckets {
+		ch, err := st.Watch(ctx, bucket)
+		if err != nil {
+			return nil, fmt.Errorf("watch %s: %w", bucket, err)
+		}
+		go func() {
+			for ev := range ch {
+				select {
+				case w.events <- bucketEvent{bucket, ev}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	return w, nil
+}
+
+func (w *watcher) run(ctx context.Context, ready chan struct{}) {
+	initial := map[string]bool{}
+	isReady := false
+	dirty := false
+	for {
+		var be bucketEvent
+		if dirty && isReady {
+			select {
+			case be = <-w.events:
+			default:
+				w.publish(w.builder.Build(w.in))
+				dirty = false
+				continue
+			}
+		} else {
+			select {
+			case be = <-w.events:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if be.ev.InitialDone {
+			initial[be.bucket] = true
+			if !isReady && len(initial) == len(watchedBuckets) {
+				isReady = true
+				w.publish(w.builder.Build(w.in))
+				dirty = false
+				close(ready)
+			}
+			continue
+		}
+		w.apply(be)
+		dirty = true
+	}
+}
+
+func (w *watcher) apply(be bucketEvent) {
+	key, rev := be.ev.Key, be.ev.Revision
+	switch be.bucket {
+	case apimodel.BucketRestAPIs:
+		if be.ev.Deleted {
+			delete(w.in.APIs, key)
+			return
+		}
+		var v apimodel.API
+		if err := json.Unmarshal(be.ev.Value, &v); err != nil {
+			w.log.Error("bad stored API", "key", key, "err", err)
+			return
+		}
+		w.in.APIs[key] = deployment.Versioned[apimodel.API]{Value: v, Revision: rev}
+	case apimodel.BucketDeployments:
+		if be.ev.Deleted {
+			delete(w.in.Deployments, key)
+			return
+		}
+		var v apimodel.Deployment
+		if err := json.Unmarshal(be.ev.Value, &v); err != nil {
+			w.log.Error("bad stored deployment", "key", key, "err", err)
+			return
+		}
+		w.in.Deployments[key] = deployment.Versioned[apimodel.Deployment]{Value: v, Revision: rev}
+	case apimodel.BucketStages:
+		if be.ev.Deleted {
+			delete(w.in.Stages, key)
+			return
+		}
+		var v apimodel.Stage
+		if err := json.Unmarshal(be.ev.Value, &v); err != nil {
+			w.log.Error("bad stored stage", "key", key, "err", err)
+			return
+		}
+		if api, _, ok := strings.Cut(key, "."); ok && v.APIID == "" {
+			v.APIID = api
+		}
+		w.in.Stages[key] = deployment.Versioned[apimodel.Stage]{Value: v, Revision: rev}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package awsproto
+
+const raceEnabled = false

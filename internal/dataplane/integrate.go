@@ -1,0 +1,271 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gatehouse/internal/apimodel"
+	"gatehouse/internal/deployment"
+)
+
+// integrate runs the method's integration and writes the response.
+func (s *Server) integrate(rc *request) *Error {
+	in := rc.method.Integration
+	if in == nil {
+		return errConfig(errors.New("no integration defined for method"))
+	}
+	switch in.Type {
+	case apimodel.IntegrationMock:
+		return s.mock(rc, in)
+	case apimodel.IntegrationHTTPProxy, apimodel.IntegrationHTTP:
+		return s.proxy(rc, in)
+	default:
+		return errConfig(errors.New("integration type " + in.Type + " is not supported yet"))
+	}
+}
+
+// mock answers from the integration responses, selected by the request template's statusCode.
+func (s *Server) mock(rc *request, in *deployment.Integration) *Error {
+	rc.integrationStatus = in.MockStatus
+	rc.integrationLatency = 0
+	ir := in.SelectResponse(in.MockStatus)
+	if ir == nil {
+		return &Error{Type: "API_CONFIGURATION_ERROR", Message: "Internal server error",
+			Body: `{"message": "Internal server error"}`,
+			Err:  errors.New("no match for output mapping and no default output mapping configured")}
+	}
+	h := rc.w.Header()
+	for k, v := range ir.Headers {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("x-amzn-RequestId", rc.requestID)
+	h.Set("x-amz-apigw-id", rc.extendedID)
+	h.Set("Content-Length", strconv.Itoa(len(ir.Body)))
+	rc.w.WriteHeader(ir.StatusCode)
+	_, _ = io.WriteString(rc.w, ir.Body)
+	return nil
+}
+
+// hopHeaders are removed in both directions (RFC 9110 §7.6.1).
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// proxy forwards the request to an HTTP backend. HTTP_PROXY passes the request and the
+// response through; HTTP (without mapping templates, which come later) does the same and
+// then selects the integration response by the backend status.
+func (s *Server) proxy(rc *request, in *deployment.Integration) *Error {
+	r := rc.r
+	rawPath := s.backendPath(rc, in)
+	u := &url.URL{Scheme: in.Scheme, Host: in.Host, RawPath: rawPath}
+	if p, err := url.PathUnescape(rawPath); err == nil {
+		u.Path = p
+	} else {
+		u.Path, u.RawPath = rawPath, ""
+	}
+	switch {
+	case in.Type == apimodel.IntegrationHTTPProxy && r.URL.RawQuery != "" && in.Query != "":
+		u.RawQuery = in.Query + "&" + r.URL.RawQuery
+	case in.Type == apimodel.IntegrationHTTPProxy && r.URL.RawQuery != "":
+		u.RawQuery = r.URL.RawQuery
+	default:
+		u.RawQuery = in.Query
+	}
+	if len(in.QueryParams) > 0 {
+		q := u.Query()
+		for _, p := range in.QueryParams {
+			if v, ok := rc.paramValue(p); ok {
+				q.Set(p.Name, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	method := in.HTTPMethod
+	if method == "" || in.Type == apimodel.IntegrationHTTPProxy && in.HTTPMethod == "" {
+		method = r.Method
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout)
+	defer cancel()
+	out := &http.Request{
+		Method:     method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     make(http.Header, len(r.Header)+6),
+		Host:       in.Host,
+	}
+	for k, vs := range r.Header {
+		out.Header[k] = vs
+	}
+	for _, h := range hopHeaders {
+		delete(out.Header, h)
+	}
+	if c := r.Header.Get("Connection"); c != "" {
+		for _, f := range strings.Split(c, ",") {
+			out.Header.Del(strings.TrimSpace(f))
+		}
+	}
+	delete(out.Header, "X-Apigw-Api-Id")
+	for _, p := range in.HeaderParams {
+		if v, ok := rc.paramValue(p); ok {
+			out.Header.Set(p.Name, v)
+		}
+	}
+	ip := rc.sourceIP.String()
+	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+		ip = strings.Join(prior, ", ") + ", " + ip
+	}
+	out.Header["X-Forwarded-For"] = []string{ip}
+	if o := rc.origin; !o.Public {
+		out.Header["X-Amzn-Vpc-Id"] = []string{o.VpcID}
+		out.Header["X-Amzn-Vpce-Id"] = []string{o.VpceID}
+		out.Header["X-Amzn-Vpce-Config"] = []string{"1"}
+		if r.TLS != nil {
+			out.Header["X-Amzn-Tls-Version"] = []string{tlsVersionName(r.TLS.Version)}
+		}
+	}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		out.Body = http.MaxBytesReader(nil, r.Body, maxBodyBytes)
+		out.ContentLength = r.ContentLength
+	} else {
+		out.Body = http.NoBody
+	}
+	out = out.WithContext(ctx)
+
+	tr := s.transport
+	if in.TLSInsecure {
+		tr = s.insecure
+	}
+	rc.integrationStart = time.Now()
+	resp, err := tr.RoundTrip(out)
+	if err != nil {
+		rc.integrationLatency = time.Since(rc.integrationStart)
+		return classifyBackendError(ctx, err)
+	}
+	defer resp.Body.Close()
+	rc.integrationStatus = resp.StatusCode
+
+	status := resp.StatusCode
+	h := rc.w.Header()
+	if in.Type == apimodel.IntegrationHTTP {
+		ir := in.SelectResponse(resp.StatusCode)
+		if ir == nil {
+			rc.integrationLatency = time.Since(rc.integrationStart)
+			return &Error{Type: "API_CONFIGURATION_ERROR", Message: "Internal server error",
+				Body: `{"message": "Internal server error"}`,
+				Err:  errors.New("no match for output mapping and no default output mapping configured")}
+		}
+		status = ir.StatusCode
+		for k, v := range ir.Headers {
+			h.Set(k, v)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			h.Set("Content-Type", ct)
+		} else {
+			h.Set("Content-Type", "application/json")
+		}
+	} else {
+		for k, vs := range resp.Header {
+			h[k] = vs
+		}
+		for _, hh := range hopHeaders {
+			delete(h, hh)
+		}
+	}
+	h.Set("x-amzn-RequestId", rc.requestID)
+	h.Set("x-amz-apigw-id", rc.extendedID)
+	rc.w.WriteHeader(status)
+	bp := copyBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(rc.w, resp.Body, *bp)
+	copyBufs.Put(bp)
+	rc.integrationLatency = time.Since(rc.integrationStart)
+	if err != nil {
+		s.log.Debug("copying backend response", "requestId", rc.requestID, "err", err)
+	}
+	return nil
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func classifyBackendError(ctx context.Context, err error) *Error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return errTooLarge(http.StatusRequestEntityTooLarge, "Request Too Long")
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return errTimeout(err)
+	default:
+		return errIntegration(http.StatusBadGateway, err)
+	}
+}
+
+// backendPath fills the integration path template with the request's path parameters.
+func (s *Server) backendPath(rc *request, in *deployment.Integration) string {
+	t := in.Path
+	if len(t.Parts) == 1 && t.Parts[0].Param == "" {
+		return t.Parts[0].Literal
+	}
+	var b strings.Builder
+	for _, p := range t.Parts {
+		if p.Param == "" {
+			b.WriteString(p.Literal)
+			continue
+		}
+		name := p.Param
+		if from, ok := in.PathParams[name]; ok {
+			name = from
+		}
+		if v, ok := rc.params.Get(name); ok {
+			b.WriteString(v)
+		}
+	}
+	return b.String()
+}
+
+// paramValue resolves a request-parameter mapping source.
+func (rc *request) paramValue(p deployment.ParamMapping) (string, bool) {
+	if p.IsStatic {
+		return p.Static, true
+	}
+	switch p.From {
+	case "path":
+		v, ok := rc.params.Get(p.FromName)
+		if ok {
+			if u, err := url.PathUnescape(v); err == nil {
+				v = u
+			}
+		}
+		return v, ok
+	case "querystring":
+		vs, ok := rc.r.URL.Query()[p.FromName]
+		if !ok || len(vs) == 0 {
+			return "", false
+		}
+		return vs[len(vs)-1], true
+	case "header":
+		v := rc.r.Header.Get(p.FromName)
+		return v, v != ""
+	}
+	return "", false
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case 0x0304:
+		return "TLSv1.3"
+	case 0x0303:
+		return "TLSv1.2"
+	}
+	return "TLSv1"
+}
