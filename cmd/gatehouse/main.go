@@ -53,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  gatehouse serve [--config topology.yaml] [--data-dir DIR] [--nats-url URL] [--log-level LEVEL]
+  gatehouse serve [--config topology.yaml] [--data-dir DIR] [--nats-url URL] [--log-level LEVEL] [--pprof]
   gatehouse default-config     print the embedded default topology (YAML)
   gatehouse version
 `)
@@ -66,6 +66,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "./gatehouse-data", "directory for the store, the CA and access logs")
 	natsURL := fs.String("nats-url", "", "use this external NATS server (JetStream) instead of the embedded one")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofOn := fs.Bool("pprof", false, "serve runtime profiles under /debug/pprof/ on the control-plane listener")
 	grace := fs.Duration("shutdown-grace", 10*time.Second, "how long in-flight requests may drain on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -91,7 +92,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, app.Options{Topology: topo, DataDir: *dataDir, NATSURL: *natsURL, Logger: log, ShutdownGrace: *grace})
+	a, err := app.New(ctx, app.Options{Topology: topo, DataDir: *dataDir, NATSURL: *natsURL, Logger: log, ShutdownGrace: *grace, Pprof: *pprofOn})
 	if err != nil {
 		var fe *config.FieldError
 		if errors.As(err, &fe) {

@@ -48,6 +48,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// ShutdownGrace bounds how long in-flight requests may drain (default 10s).
 	ShutdownGrace time.Duration
+	// Pprof serves net/http/pprof under /debug/pprof/ on the control-plane listener.
+	Pprof bool
 }
 
 // EndpointAddrs are the bound addresses of one VPC endpoint "ENI".
@@ -341,6 +343,10 @@ func (a *App) controlPlaneHandler() http.Handler {
 	metrics := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
+			if a.opts.Pprof && strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+				servePprof(w, r)
+				return
+			}
 			switch r.URL.Path {
 			case "/metrics":
 				metrics.ServeHTTP(w, r)

@@ -26,7 +26,7 @@ func (a *slogAdapter) logf(level slog.Level, format string, v []any) {
 	a.l.Log(ctx, level, fmt.Sprintf(format, v...))
 }
 
-func (a *slogAdapter) Noticef(format string, v ...any) { a.logf(slog.LevelInfo, format, v) }
+func (a *slogAdapter) Noticef(format string, v ...any) { a.logf(slog.LevelDebug, format, v) } // the banner is noise for gatehouse users
 func (a *slogAdapter) Warnf(format string, v ...any)   { a.logf(slog.LevelWarn, format, v) }
 func (a *slogAdapter) Errorf(format string, v ...any)  { a.logf(slog.LevelError, format, v) }
 func (a *slogAdapter) Debugf(format string, v ...any)  { a.logf(slog.LevelDebug, format, v) }
