@@ -1,6 +1,8 @@
 package awsproto
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
 )
@@ -85,12 +87,12 @@ const (
 // Verify also reports a missing X-Amz-Date/Date header in that message; this
 // function does not see the other headers.
 func ParseAuthorization(h string) (Authorization, error) {
-	a, missing, err := parseAuthorization(h)
+	a, missing, err := parseAuthorization(h, false)
 	if err != nil {
 		return a, err
 	}
 	if missing != 0 {
-		return a, missingParamsError(h, missing, false)
+		return a, missingParamsError(h, missing, false, false)
 	}
 	return a, nil
 }
@@ -103,8 +105,9 @@ const (
 
 // parseAuthorization parses h and reports which required parameters are
 // absent. Empty Credential and Signature values count as absent; an empty
-// SignedHeaders value does not (the host check rejects it later).
-func parseAuthorization(h string) (Authorization, int, *Error) {
+// SignedHeaders value does not (the host check rejects it later). With
+// hashed, the error message carries base64(SHA-256(h)) instead of h.
+func parseAuthorization(h string, hashed bool) (Authorization, int, *Error) {
 	var a Authorization
 	s := strings.TrimSpace(h)
 	rest := ""
@@ -123,8 +126,11 @@ func parseAuthorization(h string) (Authorization, int, *Error) {
 		}
 		eq := strings.IndexByte(part, '=')
 		if eq < 0 {
-			return a, 0, &Error{http.StatusForbidden, CodeIncompleteSignature,
-				"'" + part + "' not a valid key=value pair (missing equal-sign) in Authorization header: '" + h + "'."}
+			msg := "'" + part + "' not a valid key=value pair (missing equal-sign) in Authorization header: '" + h + "'."
+			if hashed {
+				msg = "Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded with Base64): '" + hashHeader(h) + "'."
+			}
+			return a, 0, &Error{http.StatusForbidden, CodeIncompleteSignature, msg}
 		}
 		key, val := strings.TrimSpace(part[:eq]), strings.TrimSpace(part[eq+1:])
 		switch key {
@@ -150,7 +156,7 @@ func parseAuthorization(h string) (Authorization, int, *Error) {
 	return a, missing, nil
 }
 
-func missingParamsError(h string, missing int, missingDate bool) *Error {
+func missingParamsError(h string, missing int, missingDate, hashed bool) *Error {
 	var b strings.Builder
 	if missing&missingCredential != 0 {
 		b.WriteString(msgRequiresCredential)
@@ -164,7 +170,19 @@ func missingParamsError(h string, missing int, missingDate bool) *Error {
 	if missingDate {
 		b.WriteString(msgRequiresDate)
 	}
-	b.WriteString("Authorization=")
-	b.WriteString(h)
+	if hashed {
+		b.WriteString("(Hashed with SHA-256 and encoded with Base64) Authorization=")
+		b.WriteString(hashHeader(h))
+	} else {
+		b.WriteString("Authorization=")
+		b.WriteString(h)
+	}
 	return &Error{http.StatusForbidden, CodeIncompleteSignature, b.String()}
+}
+
+// hashHeader returns base64(SHA-256(h)), how API Gateway has quoted the
+// Authorization header in error messages since it stopped echoing it.
+func hashHeader(h string) string {
+	sum := sha256.Sum256([]byte(h))
+	return base64.StdEncoding.EncodeToString(sum[:])
 }

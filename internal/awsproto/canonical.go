@@ -207,7 +207,7 @@ func appendCanonicalQuery(dst []byte, rawQuery string, presigned bool, pairs []q
 // headerValues returns the values of the header named by the lowercase name
 // in SignedHeaders, or host (from r.Host) when name is host.
 func headerValues(r *http.Request, name string) (vals []string, host string) {
-	if name == "host" || name == ":authority" {
+	if strings.EqualFold(name, "host") || name == ":authority" {
 		if r.Host != "" {
 			return nil, r.Host
 		}

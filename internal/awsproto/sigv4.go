@@ -43,6 +43,14 @@ type Verifier struct {
 	// Region, when not empty, is the only region accepted in the credential
 	// scope. Empty accepts any region.
 	Region string
+	// HashAuthorization makes the IncompleteSignatureException messages
+	// quote base64(SHA-256(Authorization header)) instead of the header
+	// itself, as API Gateway has done since about 2021:
+	//   Invalid key=value pair (missing equal-sign) in Authorization header
+	//   (hashed with SHA-256 and encoded with Base64): '<hash>'.
+	// What exactly AWS hashes is unconfirmed (here: the whole header value).
+	// false keeps the older, widely documented texts that echo the header.
+	HashAuthorization bool
 	// InvalidKeyCode is the error code for an unknown access key or a
 	// missing or wrong security token. "" means UnrecognizedClientException,
 	// what AWS control planes send; the API Gateway data plane sends
@@ -54,7 +62,8 @@ type Verifier struct {
 	pool sync.Pool // *scratch
 }
 
-// Identity is the result of a successful verification.
+// Identity is the result of a successful verification. Key is the key
+// Lookup returned, secret included: do not log it whole.
 type Identity struct {
 	Key           Key
 	Service       string    // service of the credential scope
@@ -144,7 +153,7 @@ func (v *Verifier) verify(r *http.Request, body []byte) (*Identity, *Error) {
 			p.hasToken = p.token != ""
 		}
 	case authz != "":
-		if err := parseHeaderForm(r, authz, &p); err != nil {
+		if err := parseHeaderForm(r, authz, v.HashAuthorization, &p); err != nil {
 			return nil, err
 		}
 	default:
@@ -197,8 +206,8 @@ func (v *Verifier) verify(r *http.Request, body []byte) (*Identity, *Error) {
 
 // parseHeaderForm fills p from the Authorization header and the date and
 // token headers.
-func parseHeaderForm(r *http.Request, authz string, p *sigParams) *Error {
-	a, missing, err := parseAuthorization(authz)
+func parseHeaderForm(r *http.Request, authz string, hashed bool, p *sigParams) *Error {
+	a, missing, err := parseAuthorization(authz, hashed)
 	if err != nil {
 		return err
 	}
@@ -209,7 +218,7 @@ func parseHeaderForm(r *http.Request, authz string, p *sigParams) *Error {
 		useDateHeader = dateStr != ""
 	}
 	if missing != 0 || dateStr == "" {
-		return missingParamsError(authz, missing, dateStr == "")
+		return missingParamsError(authz, missing, dateStr == "", hashed)
 	}
 	p.algorithm, p.credential, p.signedHeaders, p.signature = a.Algorithm, a.Credential, a.SignedHeaders, a.Signature
 	if useDateHeader {
@@ -490,12 +499,13 @@ func firstValue(v []string) string {
 	return v[0]
 }
 
-// signsHost reports whether the semicolon-separated list names host.
+// signsHost reports whether the semicolon-separated list names host (in any
+// case).
 func signsHost(signedHeaders string) bool {
 	for rest := signedHeaders; rest != ""; {
 		var name string
 		name, rest, _ = strings.Cut(rest, ";")
-		if name == "host" || name == ":authority" {
+		if strings.EqualFold(name, "host") || name == ":authority" {
 			return true
 		}
 	}
@@ -504,16 +514,15 @@ func signsHost(signedHeaders string) bool {
 
 // queryHasKey reports whether the raw query has a parameter named key.
 func queryHasKey(rawQuery, key string) bool {
-	for rawQuery != "" {
-		i := strings.Index(rawQuery, key)
-		if i < 0 {
-			return false
-		}
-		end := i + len(key)
-		if (i == 0 || rawQuery[i-1] == '&') && (end == len(rawQuery) || rawQuery[end] == '=' || rawQuery[end] == '&') {
+	if !strings.Contains(rawQuery, key) {
+		return false
+	}
+	for rest := rawQuery; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, "&")
+		if k, _, _ := strings.Cut(part, "="); k == key {
 			return true
 		}
-		rawQuery = rawQuery[end:]
 	}
 	return false
 }

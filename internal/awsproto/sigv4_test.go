@@ -53,6 +53,31 @@ func TestVerifyFailures(t *testing.T) {
 			msg: "'x' not a valid key=value pair (missing equal-sign) in Authorization header: 'Bearer x'.",
 		},
 		{
+			name: "bearer token, hashed form",
+			req: func(t *testing.T) *http.Request {
+				r := newRequest(t, "GET", url, nil)
+				r.Header.Set("Authorization", "Bearer x")
+				return r
+			},
+			verifier: func(v *Verifier) { v.HashAuthorization = true },
+			status:   403, code: CodeIncompleteSignature,
+			msg: "Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded with Base64): '" +
+				hashHeader("Bearer x") + "'.",
+		},
+		{
+			name: "missing parameters, hashed form",
+			req: func(t *testing.T) *http.Request {
+				r := newRequest(t, "GET", url, nil)
+				r.Header.Set("Authorization", "token")
+				return r
+			},
+			verifier: func(v *Verifier) { v.HashAuthorization = true },
+			status:   403, code: CodeIncompleteSignature,
+			msg: "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. " +
+				"Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either " +
+				"a 'X-Amz-Date' or a 'Date' header. (Hashed with SHA-256 and encoded with Base64) Authorization=" + hashHeader("token"),
+		},
+		{
 			name: "jwt without scheme",
 			req: func(t *testing.T) *http.Request {
 				r := newRequest(t, "GET", url, nil)
@@ -645,4 +670,51 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestQueryHasKey(t *testing.T) {
+	tests := []struct {
+		q    string
+		want bool
+	}{
+		{"X-Amz-Algorithm=AWS4-HMAC-SHA256", true},
+		{"a=1&X-Amz-Algorithm", true},
+		{"a=1&X-Amz-Algorithm=&b", true},
+		{"q=X-Amz-Algorithm", false},
+		{"aX-Amz-Algorithm=1", false},
+		{"aaX-Amz-AlgorithmX-Amz-Algorithm", false},
+		{"X-Amz-Algorithms=1", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := queryHasKey(tc.q, "X-Amz-Algorithm"); got != tc.want {
+			t.Errorf("queryHasKey(%q) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestVerifyAllocations pins the allocation budget of a verification that
+// hits the signing-key cache: the Identity and its SignedHeaders slice.
+func TestVerifyAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	r := newRequest(t, "GET", "https://"+testHost+"/dev/pets/123?limit=10&type=dog", nil)
+	r.Header.Set("Accept", "application/json")
+	sdkSign(t, r, nil, longTermKey, "execute-api", "us-east-1", signTime)
+	v := newTestVerifier("execute-api", "us-east-1")
+	if n := testing.AllocsPerRun(200, func() {
+		if _, err := v.Verify(r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 2 {
+		t.Errorf("Verify allocates %v times per call, want at most 2", n)
+	}
+}
+
+func TestHashHeader(t *testing.T) {
+	// printf 'Bearer x' | openssl dgst -sha256 -binary | base64
+	if got, want := hashHeader("Bearer x"), "uTem/WB082UJMN2ajD6lH6UChGpTAddMJSx2iu923No="; got != want {
+		t.Errorf("hashHeader = %q, want %q", got, want)
+	}
 }
