@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -79,7 +80,7 @@ func (s *Server) createDeployment(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	var v validationErrors
-	if in.CacheClusterSize != nil && !contains(cacheClusterSizes, *in.CacheClusterSize) {
+	if in.CacheClusterSize != nil && !slices.Contains(cacheClusterSizes, *in.CacheClusterSize) {
 		v.enum(*in.CacheClusterSize, "createDeploymentInput.cacheClusterSize", cacheClusterEnum)
 	}
 	if err := v.err(); err != nil {
@@ -318,13 +319,4 @@ func (s *Server) deleteDeployment(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, nil, nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -68,14 +68,18 @@ const (
 	msgDeploymentIDNotExist = "Deployment id does not exist"
 )
 
-var errUnknownOperation = &awsproto.Error{Status: http.StatusNotFound, Code: codeUnknownOperation,
-	Message: "Unknown operation"}
+// errUnknownOperation answers a request no apigateway operation matches.
+func errUnknownOperation() error {
+	return &awsproto.Error{Status: http.StatusNotFound, Code: codeUnknownOperation, Message: "Unknown operation"}
+}
 
 func notFound(msg string) error   { return awsproto.NotFound(msg) }
 func badRequest(msg string) error { return awsproto.BadRequest(msg) }
 func conflict(msg string) error   { return awsproto.Conflict(msg) }
 
-func badRequestf(format string, args ...any) error { return awsproto.BadRequest(fmt.Sprintf(format, args...)) }
+func badRequestf(format string, args ...any) error {
+	return awsproto.BadRequest(fmt.Sprintf(format, args...))
+}
 
 // apiNotFound is the NotFoundException for an unknown (or another account's) REST API.
 func apiNotFound(account, apiID string) error {

@@ -3,7 +3,6 @@ package controlplane
 import (
 	"maps"
 	"net/http"
-	"strings"
 
 	"gatehouse/internal/apimodel"
 	"gatehouse/internal/gatewayresponse"
@@ -165,9 +164,6 @@ func patchGatewayResponse(gr *apimodel.GatewayResponse, ops []patchOp) error {
 			if err := patchStringMap(m, p.Op, segs[1], p.Value, ""); err != nil {
 				return err
 			}
-		case strings.HasPrefix(path, "/statusCode"), strings.HasPrefix(path, "/responseParameters"),
-			strings.HasPrefix(path, "/responseTemplates"):
-			return errPatchPath(path)
 		default:
 			return errPatchPath(path)
 		}

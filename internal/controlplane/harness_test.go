@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,3 +176,9 @@ func patch(op types.Op, path, value string) types.PatchOperation {
 }
 
 type storeEntry = store.Entry
+
+// bg is the context of calls made from helpers without a *testing.T.
+func (e *env) bg() context.Context { return context.Background() }
+
+// splitRaw splits a path on '/' without unescaping.
+func splitRaw(p string) []string { return strings.Split(p, "/") }

@@ -28,22 +28,22 @@ var (
 func validContentHandling(v string) bool { return v == "CONVERT_TO_BINARY" || v == "CONVERT_TO_TEXT" }
 
 type putIntegrationInput struct {
-	Type                 *string            `json:"type"`
-	HTTPMethod           string             `json:"httpMethod"`
-	URI                  string             `json:"uri"`
-	ConnectionType       *string            `json:"connectionType"`
-	ConnectionID         string             `json:"connectionId"`
-	Credentials          string             `json:"credentials"`
-	RequestParameters    map[string]string  `json:"requestParameters"`
-	RequestTemplates     map[string]*string `json:"requestTemplates"`
-	PassthroughBehavior  *string            `json:"passthroughBehavior"`
-	CacheNamespace       string             `json:"cacheNamespace"`
-	CacheKeyParameters   []string           `json:"cacheKeyParameters"`
-	ContentHandling      *string            `json:"contentHandling"`
-	TimeoutInMillis      *int               `json:"timeoutInMillis"`
+	Type                 *string             `json:"type"`
+	HTTPMethod           string              `json:"httpMethod"`
+	URI                  string              `json:"uri"`
+	ConnectionType       *string             `json:"connectionType"`
+	ConnectionID         string              `json:"connectionId"`
+	Credentials          string              `json:"credentials"`
+	RequestParameters    map[string]string   `json:"requestParameters"`
+	RequestTemplates     map[string]*string  `json:"requestTemplates"`
+	PassthroughBehavior  *string             `json:"passthroughBehavior"`
+	CacheNamespace       string              `json:"cacheNamespace"`
+	CacheKeyParameters   []string            `json:"cacheKeyParameters"`
+	ContentHandling      *string             `json:"contentHandling"`
+	TimeoutInMillis      *int                `json:"timeoutInMillis"`
 	TLSConfig            *apimodel.TLSConfig `json:"tlsConfig"`
-	ResponseTransferMode string             `json:"responseTransferMode"`
-	IntegrationTarget    string             `json:"integrationTarget"`
+	ResponseTransferMode string              `json:"responseTransferMode"`
+	IntegrationTarget    string              `json:"integrationTarget"`
 }
 
 // nullableMap turns a map whose JSON values may be null into a string map ("" for null).

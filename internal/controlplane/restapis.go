@@ -318,41 +318,8 @@ func restAPISortKey(a *apimodel.RestApi) string {
 
 func (s *Server) deleteRestAPI(c *call) (int, any, error) {
 	apiID := c.r.PathValue("restapi_id")
-	if !validID(apiID) {
-		return 0, nil, apiNotFound(c.caller.Account, apiID)
-	}
-	unlock := s.lock(apimodel.BucketRestAPIs, apiID)
-	for attempt := 0; ; attempt++ {
-		e, err := s.store.Get(c.ctx, apimodel.BucketRestAPIs, apiID)
-		if errors.Is(err, store.ErrNotFound) {
-			unlock()
-			return 0, nil, apiNotFound(c.caller.Account, apiID)
-		}
-		if err != nil {
-			unlock()
-			return 0, nil, err
-		}
-		api, err := decodeAPI(e.Value)
-		if err != nil {
-			unlock()
-			return 0, nil, err
-		}
-		if api.Account != c.caller.Account {
-			unlock()
-			return 0, nil, apiNotFound(c.caller.Account, apiID)
-		}
-		err = s.store.Delete(c.ctx, apimodel.BucketRestAPIs, apiID, e.Revision)
-		if errors.Is(err, store.ErrConflict) && attempt < 10 {
-			continue
-		}
-		unlock()
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, nil, apiNotFound(c.caller.Account, apiID)
-		}
-		if err != nil {
-			return 0, nil, err
-		}
-		break
+	if err := s.deleteAPIDocument(c, apiID); err != nil {
+		return 0, nil, err
 	}
 	// The API is gone; its deployments and stages go with it.
 	for _, bucket := range []string{apimodel.BucketStages, apimodel.BucketDeployments} {
@@ -368,6 +335,40 @@ func (s *Server) deleteRestAPI(c *call) (int, any, error) {
 		}
 	}
 	return http.StatusAccepted, nil, nil
+}
+
+// deleteAPIDocument deletes the caller's REST API document, conditionally on the
+// revision it checked the owner at.
+func (s *Server) deleteAPIDocument(c *call, apiID string) error {
+	missing := apiNotFound(c.caller.Account, apiID)
+	if !validID(apiID) {
+		return missing
+	}
+	defer s.lock(apimodel.BucketRestAPIs, apiID)()
+	for attempt := 0; ; attempt++ {
+		e, err := s.store.Get(c.ctx, apimodel.BucketRestAPIs, apiID)
+		if errors.Is(err, store.ErrNotFound) {
+			return missing
+		}
+		if err != nil {
+			return err
+		}
+		api, err := decodeAPI(e.Value)
+		if err != nil {
+			return err
+		}
+		if api.Account != c.caller.Account {
+			return missing
+		}
+		err = s.store.Delete(c.ctx, apimodel.BucketRestAPIs, apiID, e.Revision)
+		switch {
+		case errors.Is(err, store.ErrConflict) && attempt < 10:
+			continue // written meanwhile: check the owner again
+		case errors.Is(err, store.ErrNotFound):
+			return missing
+		}
+		return err
+	}
 }
 
 func (s *Server) updateRestAPI(c *call) (int, any, error) {

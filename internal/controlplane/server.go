@@ -216,7 +216,7 @@ func (s *Server) routes() {
 	s.handle("PUT /tags/{resource_arn...}", s.tagResource)
 	s.handle("DELETE /tags/{resource_arn...}", s.untagResource)
 
-	s.handle("/", func(*call) (int, any, error) { return 0, nil, errUnknownOperation })
+	s.handle("/", func(*call) (int, any, error) { return 0, nil, errUnknownOperation() })
 }
 
 // lock serializes this process's writers of one store key; call the returned func to unlock.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,7 +115,7 @@ func (s *Server) createStage(c *call) (int, any, error) {
 	if in.DeploymentID == nil {
 		v.add("Value null at 'createStageInput.deploymentId' failed to satisfy constraint: Member must not be null")
 	}
-	if in.CacheClusterSize != nil && !contains(cacheClusterSizes, *in.CacheClusterSize) {
+	if in.CacheClusterSize != nil && !slices.Contains(cacheClusterSizes, *in.CacheClusterSize) {
 		v.enum(*in.CacheClusterSize, "createStageInput.cacheClusterSize", cacheClusterEnum)
 	}
 	if err := v.err(); err != nil {
@@ -335,7 +336,7 @@ func methodSettingKey(rawSegs []string) (string, bool) {
 	if res == "*" && verb == "*" {
 		return "*/*", true
 	}
-	if verb != "*" && !contains(httpMethods, verb) {
+	if verb != "*" && !slices.Contains(httpMethods, verb) {
 		return "", false
 	}
 	return res + "/" + verb, true
@@ -416,7 +417,7 @@ func patchStage(st *apimodel.Stage, ops []patchOp) error {
 			}
 		case "/cacheClusterSize":
 			if err = allowOp(p.Op, opReplace); err == nil {
-				if !contains(cacheClusterSizes, p.value()) {
+				if !slices.Contains(cacheClusterSizes, p.value()) {
 					return badRequest("Invalid cache cluster size specified: " + p.value() +
 						". Valid options are 0.5,1.6,6.1,13.5,28.4,58.2,118,237")
 				}
@@ -510,7 +511,7 @@ func patchStageVarOrSetting(st *apimodel.Stage, p *patchOp) error {
 	}
 	setting := raw[len(raw)-2] + "/" + raw[len(raw)-1]
 	key, ok := methodSettingKey(raw[:len(raw)-2])
-	if !ok || !contains(methodSettingNames, setting) {
+	if !ok || !slices.Contains(methodSettingNames, setting) {
 		return errStagePath(path)
 	}
 	if err := allowOp(p.Op, opReplace, opAdd); err != nil {

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
 	"strings"
@@ -88,12 +89,12 @@ func (s *Server) modifyTags(c *call, fn func(tags map[string]string) (map[string
 	return st.Tags, nil
 }
 
+// clone copies m; the copy is never nil.
 func clone(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
+	if m == nil {
+		return map[string]string{}
 	}
-	return out
+	return maps.Clone(m)
 }
 
 func (s *Server) tagResource(c *call) (int, any, error) {
