@@ -294,14 +294,14 @@ func (a *App) Run(ctx context.Context) error {
 // watcher, flushes the access logs and closes the store. It is idempotent.
 func (a *App) Shutdown(ctx context.Context) error {
 	a.stopOnce.Do(func() {
-		var errs []error
+		errs := make([]error, len(a.servers))
 		var wg sync.WaitGroup
-		for _, srv := range a.servers {
+		for i, srv := range a.servers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				if err := srv.Shutdown(ctx); err != nil {
-					errs = append(errs, err)
+					errs[i] = err
 					_ = srv.Close()
 				}
 			}()
