@@ -10,4 +10,17 @@
 //	restapis     {apiId}                 API (the RestApi plus its resource tree and gateway responses)
 //	deployments  {apiId}.{deploymentId}  Deployment (a frozen copy of the API at CreateDeployment)
 //	stages       {apiId}.{stageName}     Stage
+//	apikeys      {keyId}                 APIKey (account-level)
+//	apikeyvalues {account}.{sha256hex(value)}  APIKeyValue (value → key id; see APIKeyValueKey)
+//	usageplans   {usagePlanId}           UsagePlan (account-level)
+//	usageplankeys {usagePlanId}.{keyId}  UsagePlanKey
+//	usage        {usagePlanId}.{keyId}.{yyyy-mm-dd}  JSON number: requests that day (UTC)
+//
+// Authorizers, request validators and models live inside the API document, so a
+// deployment freezes them with the rest of the API.
+//
+// The usage bucket is the contract between the data plane's throttle package, which
+// increments a key's counter for the current UTC day on every request counted against
+// its usage plan, and the control plane's GetUsage, which reads the counters. A quota
+// period's usage is the sum of its days' counters (QuotaPeriodStart).
 package apimodel

@@ -181,6 +181,13 @@ type API struct {
 	RestAPI          RestApi                     `json:"restApi"`
 	Resources        map[string]*Resource        `json:"resources"`
 	GatewayResponses map[string]*GatewayResponse `json:"gatewayResponses,omitempty"`
+	// Authorizers, RequestValidators and Models are keyed by id, id and name.
+	Authorizers       map[string]*Authorizer       `json:"authorizers,omitempty"`
+	RequestValidators map[string]*RequestValidator `json:"requestValidators,omitempty"`
+	// Models is nil only in documents written before models were managed: such an API
+	// has the two default models (see DefaultModels). Once set it is kept even when
+	// empty (no omitempty), since a user may delete the defaults.
+	Models map[string]*Model `json:"models"`
 }
 
 // DeploymentMeta is AWS's Deployment shape.
@@ -253,6 +260,9 @@ type Stage struct {
 	Tags                 map[string]string         `json:"tags,omitempty"`
 	CreatedDate          Epoch                     `json:"createdDate"`
 	LastUpdatedDate      Epoch                     `json:"lastUpdatedDate"`
+	// AuthorizerCacheGeneration is gatehouse's: FlushStageAuthorizersCache increments it,
+	// and the data plane drops the stage's cached authorizer results when it changes.
+	AuthorizerCacheGeneration uint64 `json:"authorizerCacheGeneration,omitempty"`
 }
 
 // DeploymentKey is the store key of a deployment.

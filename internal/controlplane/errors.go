@@ -77,6 +77,8 @@ func notFound(msg string) error   { return awsproto.NotFound(msg) }
 func badRequest(msg string) error { return awsproto.BadRequest(msg) }
 func conflict(msg string) error   { return awsproto.Conflict(msg) }
 
+func limitExceeded(msg string) error { return awsproto.LimitExceeded(msg) }
+
 func badRequestf(format string, args ...any) error {
 	return awsproto.BadRequest(fmt.Sprintf(format, args...))
 }

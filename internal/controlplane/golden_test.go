@@ -48,8 +48,26 @@ var goldenSetups = map[string]func(t *testing.T, e *env) map[string]string{
 		f := e.deployable(t, nil)
 		return map[string]string{"API_ID": f.apiID, "ROOT_ID": f.rootID, "RES_ID": f.resID}
 	},
-	"update_rest_api_invalid_ops":    func(t *testing.T, e *env) map[string]string { return map[string]string{"API_ID": *e.newAPI(t, nil).Id} },
-	"unknown_operation":              nil,
+	"update_rest_api_invalid_ops": func(t *testing.T, e *env) map[string]string { return map[string]string{"API_ID": *e.newAPI(t, nil).Id} },
+	"unknown_operation":           nil,
+	"create_api_key": func(t *testing.T, e *env) map[string]string {
+		return map[string]string{"API_ID": e.staged(t).apiID}
+	},
+	"create_usage_plan": func(t *testing.T, e *env) map[string]string {
+		return map[string]string{"API_ID": e.staged(t).apiID}
+	},
+	"get_authorizers": func(t *testing.T, e *env) map[string]string {
+		api := *e.newAPI(t, nil).Id
+		ctx := ctxT(t)
+		e.tokenAuthorizer(t, api, "a-token")
+		must[*apigateway.CreateAuthorizerOutput](t)(e.a.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{RestApiId: aws.String(api),
+			Name: aws.String("b-request"), Type: types.AuthorizerTypeRequest, AuthorizerUri: aws.String(testLambdaURI),
+			IdentitySource: aws.String("method.request.header.Auth, method.request.querystring.tenant"), AuthorizerResultTtlInSeconds: aws.Int32(0)}))
+		must[*apigateway.CreateAuthorizerOutput](t)(e.a.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{RestApiId: aws.String(api),
+			Name: aws.String("c-cognito"), Type: types.AuthorizerTypeCognitoUserPools, ProviderARNs: []string{testPoolARN},
+			IdentitySource: aws.String("method.request.header.Authorization")}))
+		return map[string]string{"API_ID": api}
+	},
 	"create_rest_api_malformed_json": nil,
 }
 

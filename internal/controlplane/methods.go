@@ -17,8 +17,6 @@ var (
 	// requestParamRe is a method request parameter name: method.request.{location}.{name}.
 	requestParamRe = regexp.MustCompile(`^method\.request\.(path|querystring|multivaluequerystring|header|multivalueheader)\.([^\s]+)$`)
 	statusCodeRe   = regexp.MustCompile(`^[1-5]\d\d$`)
-	// defaultModels are the models every REST API has; models are not managed here.
-	defaultModels = []string{"Empty", "Error"}
 )
 
 func needsAuthorizer(authType string) bool {
@@ -81,15 +79,6 @@ func parseRequestParameters(raw map[string]json.RawMessage) (map[string]bool, er
 	return out, nil
 }
 
-func validateModels(models map[string]string) error {
-	for _, ct := range sortedKeys(models) {
-		if !slices.Contains(defaultModels, models[ct]) {
-			return badRequest("Invalid model identifier specified: " + models[ct])
-		}
-	}
-	return nil
-}
-
 type putMethodInput struct {
 	AuthorizationType   *string                    `json:"authorizationType"`
 	AuthorizerID        string                     `json:"authorizerId"`
@@ -129,10 +118,16 @@ func (s *Server) putMethod(c *call) (int, any, error) {
 		if err != nil {
 			return err
 		}
-		if needsAuthorizer(authType) && in.AuthorizerID == "" {
+		if needsAuthorizer(authType) && (in.AuthorizerID == "" || api.Authorizers[in.AuthorizerID] == nil) {
 			return badRequest(msgInvalidAuthorizer)
 		}
-		if err := validateModels(in.RequestModels); err != nil {
+		if len(in.AuthorizationScopes) > 0 && authType != "COGNITO_USER_POOLS" {
+			return badRequest(msgScopesNotCognito)
+		}
+		if in.RequestValidatorID != "" && api.RequestValidators[in.RequestValidatorID] == nil {
+			return badRequest(msgValidatorNotFound)
+		}
+		if err := validateModels(api, in.RequestModels); err != nil {
 			return err
 		}
 		if r.ResourceMethods[verb] != nil {
@@ -225,7 +220,7 @@ func (s *Server) updateMethod(c *call) (int, any, error) {
 		if err != nil {
 			return err
 		}
-		if err := patchMethod(m, ops); err != nil {
+		if err := patchMethod(api, m, ops); err != nil {
 			return err
 		}
 		out = *m
@@ -237,9 +232,10 @@ func (s *Server) updateMethod(c *call) (int, any, error) {
 	return http.StatusOK, toMethodWire(&out), nil
 }
 
-// patchMethod applies UpdateMethod's patch operations to m.
-func patchMethod(m *apimodel.Method, ops []patchOp) error {
+// patchMethod applies UpdateMethod's patch operations to m, a method of api.
+func patchMethod(api *apimodel.API, m *apimodel.Method, ops []patchOp) error {
 	authorizerPatched := ""
+	scopesAdded := false
 	for i := range ops {
 		p := &ops[i]
 		path := p.path()
@@ -260,6 +256,7 @@ func patchMethod(m *apimodel.Method, ops []patchOp) error {
 		switch segs[0] {
 		case "authorizationScopes":
 			if p.Op == opAdd {
+				scopesAdded = true
 				if !slices.Contains(m.AuthorizationScopes, p.value()) && p.value() != "" {
 					m.AuthorizationScopes = append(m.AuthorizationScopes, p.value())
 				}
@@ -285,6 +282,10 @@ func patchMethod(m *apimodel.Method, ops []patchOp) error {
 		case "operationName":
 			m.OperationName = p.value()
 		case "requestValidatorId":
+			// An empty value removes the validator.
+			if p.value() != "" && api.RequestValidators[p.value()] == nil {
+				return badRequest(msgValidatorNotFound)
+			}
 			m.RequestValidatorID = p.value()
 		case "requestParameters":
 			if p.Op != opRemove && !requestParamRe.MatchString(segs[1]) {
@@ -295,7 +296,7 @@ func patchMethod(m *apimodel.Method, ops []patchOp) error {
 			}
 		case "requestModels":
 			if p.Op != opRemove {
-				if err := validateModels(map[string]string{segs[1]: p.value()}); err != nil {
+				if err := validateModels(api, map[string]string{segs[1]: p.value()}); err != nil {
 					return err
 				}
 			}
@@ -312,12 +313,18 @@ func patchMethod(m *apimodel.Method, ops []patchOp) error {
 		if authorizerPatched != "" {
 			m.AuthorizerID = authorizerPatched
 		}
+		if api.Authorizers[m.AuthorizerID] == nil {
+			return badRequest(msgInvalidAuthorizer)
+		}
 	default:
 		// AWS ignores an authorizer on a method whose type does not use one.
 		m.AuthorizerID = ""
-		if m.AuthorizationType != "COGNITO_USER_POOLS" {
-			m.AuthorizationScopes = nil
+	}
+	if m.AuthorizationType != "COGNITO_USER_POOLS" {
+		if scopesAdded && len(m.AuthorizationScopes) > 0 {
+			return badRequest(msgScopesNotCognito)
 		}
+		m.AuthorizationScopes = nil
 	}
 	return nil
 }
@@ -342,7 +349,7 @@ func (s *Server) putMethodResponse(c *call) (int, any, error) {
 		if err != nil {
 			return err
 		}
-		if err := validateModels(in.ResponseModels); err != nil {
+		if err := validateModels(api, in.ResponseModels); err != nil {
 			return err
 		}
 		mr := &apimodel.MethodResponse{StatusCode: code, ResponseParameters: in.ResponseParameters,
@@ -425,6 +432,11 @@ func (s *Server) updateMethodResponse(c *call) (int, any, error) {
 					return err
 				}
 			case "responseModels":
+				if p.Op != opRemove {
+					if err := validateModels(api, map[string]string{segs[1]: p.value()}); err != nil {
+						return err
+					}
+				}
 				if err := patchStringMap(&mr.ResponseModels, p.Op, segs[1], p.Value, msgContentTypeNotFound); err != nil {
 					return err
 				}

@@ -38,12 +38,13 @@ func TestMethodLifecycle(t *testing.T) {
 		len(upd.RequestParameters) != 2 || !upd.RequestParameters["method.request.path.petId"] || upd.RequestModels != nil {
 		t.Fatalf("UpdateMethod = %+v", upd)
 	}
+	authz := e.tokenAuthorizer(t, *id, "auth")
 	upd = must[*apigateway.UpdateMethodOutput](t)(e.a.UpdateMethod(ctx, &apigateway.UpdateMethodInput{RestApiId: id, ResourceId: root, HttpMethod: get,
 		PatchOperations: []types.PatchOperation{
 			patch(types.OpReplace, "/authorizationType", "CUSTOM"),
-			patch(types.OpReplace, "/authorizerId", "abc123"),
+			patch(types.OpReplace, "/authorizerId", authz),
 		}}))
-	if *upd.AuthorizationType != "CUSTOM" || *upd.AuthorizerId != "abc123" {
+	if *upd.AuthorizationType != "CUSTOM" || *upd.AuthorizerId != authz {
 		t.Fatalf("UpdateMethod authorizer = %+v", upd)
 	}
 

@@ -178,6 +178,7 @@ func (s *Server) createRestAPI(c *call) (int, any, error) {
 				EndpointAccessMode:        in.EndpointAccessMode,
 			},
 			Resources: map[string]*apimodel.Resource{rootID: {ID: rootID, Path: "/"}},
+			Models:    defaultModelsFor(apiID),
 		}
 		if in.Description != nil {
 			doc.RestAPI.Description = *in.Description
@@ -200,8 +201,8 @@ func (s *Server) createRestAPI(c *call) (int, any, error) {
 	}
 }
 
-// cloneInto copies src's resource tree (with fresh resource ids) and gateway responses
-// into dst, whose root resource it reuses.
+// cloneInto copies src's resource tree (with fresh resource ids), gateway responses,
+// authorizers, request validators and models into dst, whose root resource it reuses.
 func cloneInto(dst, src *apimodel.API) {
 	src = src.Clone()
 	ids := map[string]string{src.RestAPI.RootResourceID: dst.RestAPI.RootResourceID}
@@ -224,6 +225,12 @@ func cloneInto(dst, src *apimodel.API) {
 		dst.Resources[r.ID] = r
 	}
 	dst.GatewayResponses = src.GatewayResponses
+	dst.Authorizers = src.Authorizers
+	dst.RequestValidators = src.RequestValidators
+	dst.Models = src.Models
+	if dst.Models == nil {
+		dst.Models = defaultModelsFor(dst.RestAPI.ID)
+	}
 	if dst.RestAPI.BinaryMediaTypes == nil {
 		dst.RestAPI.BinaryMediaTypes = src.RestAPI.BinaryMediaTypes
 	}

@@ -210,6 +210,44 @@ func (s *Server) routes() {
 	s.handle("PATCH "+api+"/gatewayresponses/{response_type}", s.updateGatewayResponse)
 	s.handle("DELETE "+api+"/gatewayresponses/{response_type}", s.deleteGatewayResponse)
 
+	s.handle("POST "+api+"/authorizers", s.createAuthorizer)
+	s.handle("GET "+api+"/authorizers", s.getAuthorizers)
+	s.handle("GET "+api+"/authorizers/{authorizer_id}", s.getAuthorizer)
+	s.handle("PATCH "+api+"/authorizers/{authorizer_id}", s.updateAuthorizer)
+	s.handle("DELETE "+api+"/authorizers/{authorizer_id}", s.deleteAuthorizer)
+	s.handle("DELETE "+api+"/stages/{stage_name}/cache/authorizers", s.flushStageAuthorizersCache)
+
+	s.handle("POST "+api+"/requestvalidators", s.createRequestValidator)
+	s.handle("GET "+api+"/requestvalidators", s.getRequestValidators)
+	s.handle("GET "+api+"/requestvalidators/{requestvalidator_id}", s.getRequestValidator)
+	s.handle("PATCH "+api+"/requestvalidators/{requestvalidator_id}", s.updateRequestValidator)
+	s.handle("DELETE "+api+"/requestvalidators/{requestvalidator_id}", s.deleteRequestValidator)
+
+	s.handle("POST "+api+"/models", s.createModel)
+	s.handle("GET "+api+"/models", s.getModels)
+	s.handle("GET "+api+"/models/{model_name}", s.getModel)
+	s.handle("PATCH "+api+"/models/{model_name}", s.updateModel)
+	s.handle("DELETE "+api+"/models/{model_name}", s.deleteModel)
+
+	// POST /apikeys is CreateApiKey, or ImportApiKeys with ?mode=import.
+	s.handle("POST /apikeys", s.createAPIKey)
+	s.handle("GET /apikeys", s.getAPIKeys)
+	s.handle("GET /apikeys/{api_key}", s.getAPIKey)
+	s.handle("PATCH /apikeys/{api_key}", s.updateAPIKey)
+	s.handle("DELETE /apikeys/{api_key}", s.deleteAPIKey)
+
+	const plan = "/usageplans/{usageplan_id}"
+	s.handle("POST /usageplans", s.createUsagePlan)
+	s.handle("GET /usageplans", s.getUsagePlans)
+	s.handle("GET "+plan, s.getUsagePlan)
+	s.handle("PATCH "+plan, s.updateUsagePlan)
+	s.handle("DELETE "+plan, s.deleteUsagePlan)
+	s.handle("POST "+plan+"/keys", s.createUsagePlanKey)
+	s.handle("GET "+plan+"/keys", s.getUsagePlanKeys)
+	s.handle("GET "+plan+"/keys/{key_id}", s.getUsagePlanKey)
+	s.handle("DELETE "+plan+"/keys/{key_id}", s.deleteUsagePlanKey)
+	s.handle("GET "+plan+"/usage", s.getUsage)
+
 	// The ARN's slashes arrive %2F-escaped from the SDKs; {resource_arn...} also takes
 	// clients that send them raw.
 	s.handle("GET /tags/{resource_arn...}", s.getTags)

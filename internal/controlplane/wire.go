@@ -134,10 +134,12 @@ func toMethodResponseWire(r *apimodel.MethodResponse) methodResponseWire {
 // methodSettings and cacheClusterStatus always present.
 type stageWire struct {
 	*apimodel.Stage
-	Account            string                             `json:"account,omitempty"`
-	APIID              string                             `json:"apiId,omitempty"`
-	MethodSettings     map[string]*apimodel.MethodSetting `json:"methodSettings"`
-	CacheClusterStatus string                             `json:"cacheClusterStatus"`
+	Account string `json:"account,omitempty"`
+	APIID   string `json:"apiId,omitempty"`
+	// AuthorizerCacheGeneration hides gatehouse's flush counter (always zero here).
+	AuthorizerCacheGeneration uint64                             `json:"authorizerCacheGeneration,omitempty"`
+	MethodSettings            map[string]*apimodel.MethodSetting `json:"methodSettings"`
+	CacheClusterStatus        string                             `json:"cacheClusterStatus"`
 }
 
 func toStageWire(st *apimodel.Stage) stageWire {
