@@ -22,7 +22,9 @@ type Error struct {
 	Body string
 	// ErrorType overrides the type's x-amzn-ErrorType.
 	ErrorType string
-	Err       error
+	// ValidationErrorString is $context.error.validationErrorString.
+	ValidationErrorString string
+	Err                   error
 }
 
 func (e *Error) Error() string {
@@ -192,6 +194,8 @@ func contextVar(name string, e *Error, rc *request) (string, bool) {
 		return strconv.Quote(e.Message), true
 	case "context.error.message":
 		return e.Message, true
+	case "context.error.validationErrorString":
+		return e.ValidationErrorString, true
 	case "context.error.responseType":
 		return string(e.Type), true
 	case "context.requestId":

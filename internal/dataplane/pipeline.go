@@ -11,18 +11,22 @@ package dataplane
 //	→ VPC endpoint policy
 //	→ route match (resource tree)
 //	→ resource policy
+//	→ request validation (required parameters, body model)
 //	→ integration (HTTP_PROXY, HTTP, MOCK)
 //	→ response; any failure → its gateway response
 //	→ access log line and metrics (always)
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"gatehouse/internal/deployment"
 	"gatehouse/internal/policy"
+	"gatehouse/internal/validation"
 )
 
 // Request limits AWS enforces on REST APIs.
@@ -118,7 +122,43 @@ func (s *Server) admit(rc *request) *Error {
 	} else if api.Private {
 		return errAccessDenied(rc.maskedARN(), false)
 	}
+
+	// Request validation: required parameters, then the body against its model.
+	if v := m.Validator; v != nil {
+		var body []byte
+		if v.NeedsBody() {
+			b, err := rc.bufferBody()
+			if err != nil {
+				return err
+			}
+			body = b
+		}
+		if f := v.Validate(&validation.Request{Header: r.Header, Host: r.Host, RawQuery: r.URL.RawQuery,
+			Path: &rc.params, ContentType: r.Header.Get("Content-Type"), Body: body}); f != nil {
+			return &Error{Type: f.Type, Message: f.Message, ValidationErrorString: f.ValidationErrorString}
+		}
+	}
 	return nil
+}
+
+// bufferBody reads the whole request body (up to the 10 MB limit) so a phase can look at
+// it; the integration then sends the buffered copy.
+func (rc *request) bufferBody() ([]byte, *Error) {
+	if rc.body != nil || rc.r.Body == nil || rc.r.Body == http.NoBody {
+		return rc.body, nil
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(nil, rc.r.Body, maxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge(http.StatusRequestEntityTooLarge, "Request Too Long")
+		}
+		return nil, &Error{Type: "DEFAULT_4XX", Status: http.StatusBadRequest, Message: "Bad Request", Err: err}
+	}
+	rc.body = b
+	rc.r.Body = io.NopCloser(bytes.NewReader(b))
+	rc.r.ContentLength = int64(len(b))
+	return b, nil
 }
 
 // resolveAPI finds the API a request names, by the four private-API naming forms on an

@@ -145,6 +145,7 @@ type request struct {
 	polctx      policy.Context
 	polreq      policy.Request
 
+	body               []byte // buffered request body, when a phase needed it
 	integrationStart   time.Time
 	integrationLatency time.Duration
 	integrationStatus  int
@@ -262,6 +263,7 @@ func (s *Server) finish(rc *request) {
 	if rc.err != nil {
 		rec.ErrorMessage = rc.err.Message
 		rec.ErrorResponseType = string(rc.err.Type)
+		rec.ErrorValidationErrorString = rc.err.ValidationErrorString
 	}
 	buf := bufPool.Get().(*[]byte)
 	line := st.AccessLog.Append((*buf)[:0], &rec)

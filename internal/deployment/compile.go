@@ -17,6 +17,7 @@ import (
 	"gatehouse/internal/gatewayresponse"
 	"gatehouse/internal/policy"
 	"gatehouse/internal/router"
+	"gatehouse/internal/validation"
 )
 
 // Method is one compiled REST method.
@@ -27,6 +28,8 @@ type Method struct {
 	AuthorizationType string
 	APIKeyRequired    bool
 	Integration       *Integration
+	// Validator checks required parameters and the body; nil validates nothing.
+	Validator *validation.Validator
 }
 
 // Integration is a compiled integration.
@@ -122,6 +125,18 @@ func Compile(d *apimodel.Deployment, stageVars map[string]string) (*Compiled, er
 		}
 		c.Policy = pol
 	}
+	var models *validation.Models
+	if len(d.API.Models) > 0 {
+		list := make([]validation.Model, 0, len(d.API.Models))
+		for _, m := range d.API.Models {
+			list = append(list, *m)
+		}
+		ms, err := validation.CompileModels(d.APIID, list)
+		if err != nil {
+			return nil, fmt.Errorf("models: %w", err)
+		}
+		models = ms
+	}
 	var routes []router.Route[*Method]
 	for _, res := range d.API.Resources {
 		for verb, m := range res.ResourceMethods {
@@ -131,6 +146,13 @@ func Compile(d *apimodel.Deployment, stageVars map[string]string) (*Compiled, er
 				HTTPMethod:        verb,
 				AuthorizationType: m.AuthorizationType,
 				APIKeyRequired:    m.APIKeyRequired,
+			}
+			if m.RequestValidatorID != "" {
+				v, err := validation.New(d.API.RequestValidators[m.RequestValidatorID], m, models)
+				if err != nil {
+					return nil, fmt.Errorf("%s %s request validation: %w", verb, res.Path, err)
+				}
+				cm.Validator = v
 			}
 			if m.MethodIntegration != nil {
 				in, err := compileIntegration(m.MethodIntegration, stageVars)

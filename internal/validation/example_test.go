@@ -10,7 +10,7 @@ import (
 // Example compiles an API's models and one method's validator at deployment time, then
 // validates a request.
 func Example() {
-	models, err := validation.CompileModels("api1", append(validation.DefaultModels(), validation.Model{
+	models, err := validation.CompileModels("api1", append([]validation.Model{*apimodel.DefaultModels("e", "r")[apimodel.ModelEmpty]}, validation.Model{
 		Name:   "Pet",
 		Schema: `{"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}`,
 	}))

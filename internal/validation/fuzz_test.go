@@ -11,8 +11,8 @@ import (
 // compiles must validate.
 func FuzzCompileModels(f *testing.F) {
 	seeds := []struct{ schema, body string }{
-		{DefaultModels()[0].Schema, `{}`},
-		{DefaultModels()[1].Schema, `{"message": 1}`},
+		{apimodel.DefaultModels("e", "r")[apimodel.ModelEmpty].Schema, `{}`},
+		{apimodel.DefaultModels("e", "r")[apimodel.ModelError].Schema, `{"message": 1}`},
 		{`{"type":"object","required":["a"],"properties":{"a":{"type":"string","minLength":2}},"additionalProperties":false}`, `{"a":"x","b":1}`},
 		{`{"type":"array","items":[{"type":"integer"}],"additionalItems":false,"uniqueItems":true}`, `[1,2,2]`},
 		{`{"allOf":[{"minimum":3},{"maximum":1,"exclusiveMaximum":true}],"oneOf":[{},{}],"not":{"type":"null"}}`, `2`},

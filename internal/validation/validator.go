@@ -190,3 +190,6 @@ func (m *Models) validate(name string, body []byte) (string, bool) {
 	}
 	return detail, false
 }
+
+// NeedsBody reports whether Validate reads Request.Body (so the pipeline buffers it).
+func (v *Validator) NeedsBody() bool { return v != nil && v.body }

@@ -30,7 +30,8 @@ var (
 
 func testModels(t testing.TB) *Models {
 	t.Helper()
-	models := append(DefaultModels(),
+	d := apimodel.DefaultModels("e", "r")
+	models := append([]Model{*d[apimodel.ModelEmpty], *d[apimodel.ModelError]},
 		Model{Name: "Pet", ContentType: "application/json", Schema: `{
   "$schema": "http://json-schema.org/draft-04/schema#",
   "type": "object",
