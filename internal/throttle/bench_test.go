@@ -12,9 +12,9 @@ import (
 // to run out.
 func benchLimiter(b testing.TB) *Limiter {
 	in := fixture()
-	in.Plans[0].Throttle = &ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 30}
-	in.Plans[0].APIStages[0].Throttle = map[string]ThrottleSettings{"/toys/POST": {RateLimit: 1, BurstLimit: 1}}
-	in.Plans[0].Quota = &QuotaSettings{Limit: 1 << 30, Period: PeriodDay}
+	in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 30}
+	in.Plans[0].APIStages[0].Throttle = map[string]*apimodel.ThrottleSettings{"/toys/POST": {RateLimit: 1, BurstLimit: 1}}
+	in.Plans[0].Quota = &apimodel.QuotaSettings{Limit: 1 << 30, Period: apimodel.QuotaDay}
 	in.Stages[0].MethodSettings = map[string]*apimodel.MethodSetting{"*/*": {ThrottlingRateLimit: 1e9, ThrottlingBurstLimit: 1 << 30}}
 	return newLimiter(b, newClock(t0), in, Options{Account: Limit{Rate: 1e9, Burst: 1 << 30}})
 }

@@ -14,14 +14,15 @@ import (
 func Example() {
 	ctx := context.Background()
 	plans, err := throttle.Compile(throttle.Inputs{
-		Plans: []throttle.UsagePlan{{
-			ID: "plan1", APIStages: []throttle.APIStage{{APIID: "api1", Stage: "prod"}},
-			Throttle: &throttle.ThrottleSettings{RateLimit: 1, BurstLimit: 1},
-			Quota:    &throttle.QuotaSettings{Limit: 1000, Period: throttle.PeriodDay},
+		Plans: []apimodel.UsagePlan{{
+			Account: "111111111111", ID: "plan1", APIStages: []apimodel.APIStage{{APIID: "api1", Stage: "prod"}},
+			Throttle: &apimodel.ThrottleSettings{RateLimit: 1, BurstLimit: 1},
+			Quota:    &apimodel.QuotaSettings{Limit: 1000, Period: apimodel.QuotaDay},
 		}},
-		Keys:     []throttle.APIKey{{ID: "key1", Value: "k-0123456789abcdefghij", Enabled: true}},
-		PlanKeys: []throttle.UsagePlanKey{{ID: "key1", Type: throttle.KeyTypeAPIKey, UsagePlanID: "plan1"}},
-		Stages:   []apimodel.Stage{{APIID: "api1", StageName: "prod", Account: "111111111111"}},
+		Keys: []apimodel.APIKey{{Account: "111111111111", ID: "key1", Value: "k-0123456789abcdefghij", Enabled: true}},
+		PlanKeys: []apimodel.UsagePlanKey{{Account: "111111111111", UsagePlanID: "plan1", KeyID: "key1",
+			Type: apimodel.UsagePlanKeyTypeAPIKey}},
+		Stages: []apimodel.Stage{{APIID: "api1", StageName: "prod", Account: "111111111111"}},
 	})
 	if err != nil {
 		fmt.Println("skipped:", err)
@@ -37,7 +38,7 @@ func Example() {
 		o, _ := l.Allow(ctx, throttle.Check{
 			Account: "111111111111", APIID: "api1", Stage: "prod",
 			ResourcePath: "/pets", Method: "GET",
-			APIKey:      throttle.KeyFromRequest("HEADER", h, ""),
+			APIKey:      throttle.KeyFromRequest(throttle.KeySourceHeader, h, ""),
 			KeyRequired: true,
 		})
 		if o.Result != throttle.Allowed {

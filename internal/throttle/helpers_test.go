@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,10 +39,10 @@ const (
 // fixture is one API stage, one usage plan on it and one enabled key in the plan.
 func fixture() Inputs {
 	return Inputs{
-		Plans: []UsagePlan{{ID: planID, Name: "gold", APIStages: []APIStage{{APIID: apiID, Stage: stage}}, Account: acct}},
-		Keys:  []APIKey{{ID: keyID, Value: keyValue, Enabled: true, Account: acct}},
-		PlanKeys: []UsagePlanKey{
-			{ID: keyID, Type: KeyTypeAPIKey, UsagePlanID: planID},
+		Plans: []apimodel.UsagePlan{{Account: acct, ID: planID, Name: "gold", APIStages: []apimodel.APIStage{{APIID: apiID, Stage: stage}}}},
+		Keys:  []apimodel.APIKey{{Account: acct, ID: keyID, Value: keyValue, Enabled: true}},
+		PlanKeys: []apimodel.UsagePlanKey{
+			{Account: acct, UsagePlanID: planID, KeyID: keyID, Type: apimodel.UsagePlanKeyTypeAPIKey},
 		},
 		Stages: []apimodel.Stage{{Account: acct, APIID: apiID, StageName: stage}},
 	}
@@ -106,3 +107,19 @@ func testCtx(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// storedCount reads one day's usage counter of the fixture's key (0 when absent).
+func storedCount(t testing.TB, st *store.Store, day time.Time) int64 {
+	t.Helper()
+	e, err := st.Get(testCtx(t), apimodel.BucketUsage, apimodel.UsageKey(planID, keyID, day))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseCount(e.Value)
+}
+
+// day returns UTC midnight of 2024-05-d.
+func day(d int) time.Time { return time.Date(2024, 5, d, 0, 0, 0, 0, time.UTC) }

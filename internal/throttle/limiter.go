@@ -31,7 +31,8 @@ var ErrClosed = errors.New("throttle: limiter closed")
 
 // Options configure a Limiter.
 type Options struct {
-	// Store persists quota counters (bucket "usage"). Nil keeps them in memory only.
+	// Store persists quota counters (apimodel.BucketUsage, one counter per plan, key
+	// and UTC day; see apimodel.UsageKey). Nil keeps them in memory only.
 	Store *store.Store
 	// Account is the account-level limit (default 10,000 rps, burst 5,000);
 	// AccountOverrides replaces it for single accounts.
@@ -150,10 +151,11 @@ func (o Outcome) Message() string {
 // goroutines; it takes no lock and does not allocate (a lock is taken once per new API
 // method or account, to create its bucket).
 type Limiter struct {
-	opts  Options
-	now   func() time.Time
-	epoch time.Time
-	log   *slog.Logger
+	opts   Options
+	now    func() time.Time
+	epoch  time.Time
+	log    *slog.Logger
+	settle time.Duration // after midnight, how long flushes re-read the period's earlier days
 
 	rt       atomic.Pointer[state]
 	accounts cowMap[string, *bucket]
@@ -161,7 +163,7 @@ type Limiter struct {
 	mu       sync.Mutex // serializes SetPlans, Flush and Close; guards the fields below
 	buckets  map[string]*bucket
 	counters map[counterKey]*counter
-	retired  []*counter // replaced counters with unwritten counts
+	retired  []*counter // replaced counters, written back once more by the next Flush
 
 	kick   chan struct{}
 	stop   chan struct{}
@@ -216,6 +218,7 @@ func New(opts Options) *Limiter {
 		opts:     opts,
 		now:      opts.Now,
 		log:      opts.Logger,
+		settle:   time.Minute + 2*opts.FlushInterval,
 		buckets:  map[string]*bucket{},
 		counters: map[counterKey]*counter{},
 		kick:     make(chan struct{}, 1),
@@ -388,11 +391,11 @@ func (l *Limiter) SetPlans(ctx context.Context, p *Plans) error {
 				c := counters[ck]
 				if c == nil {
 					c = l.counters[ck]
-					if c == nil || c.quota != *q || !c.created.Equal(b.plan.created) {
+					if c == nil || c.limit != q.limit || c.period != q.period {
 						if c != nil {
 							l.retired = append(l.retired, c)
 						}
-						c = newCounter(b.plan.id, b.key.id, *q, b.plan.created, now, l.kick, l.opts.FlushEvery)
+						c = newCounter(b.plan.id, b.key.id, q, now, l.kick, l.opts.FlushEvery, l.settle)
 						toLoad = append(toLoad, c)
 					}
 					counters[ck] = c
@@ -408,14 +411,15 @@ func (l *Limiter) SetPlans(ctx context.Context, p *Plans) error {
 			l.retired = append(l.retired, c)
 		}
 	}
-	// Replaced counters write their counts before the new ones read theirs.
+	// Replaced counters write their counts before the new ones read theirs. They stay
+	// in retired until the next Flush, which writes what requests still in flight on
+	// the old plans count on them.
 	var errs []error
 	for _, c := range l.retired {
-		if err := c.flush(ctx, l.opts.Store); err != nil {
+		if err := c.flush(ctx, l.opts.Store, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	l.retired = l.retired[:0]
 	for _, c := range toLoad {
 		if err := c.load(ctx, l.opts.Store); err != nil {
 			errs = append(errs, err)
@@ -434,9 +438,19 @@ func (l *Limiter) Flush(ctx context.Context) error {
 }
 
 func (l *Limiter) flushLocked(ctx context.Context) error {
+	now := l.now()
 	var errs []error
+	kept := l.retired[:0]
+	for _, c := range l.retired {
+		if err := c.flush(ctx, l.opts.Store, now); err != nil {
+			errs = append(errs, err)
+			kept = append(kept, c) // retry at the next Flush
+		}
+	}
+	clear(l.retired[len(kept):])
+	l.retired = kept
 	for _, c := range l.counters {
-		if err := c.flush(ctx, l.opts.Store); err != nil {
+		if err := c.flush(ctx, l.opts.Store, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -475,7 +489,12 @@ func (l *Limiter) Close(ctx context.Context) error {
 }
 
 // SetRemaining sets the remaining quota of an API key in a usage plan for the current
-// period (UpdateUsage with op "replace", path "/remaining").
+// period (UpdateUsage with op "replace", path "/remaining"): it writes this limiter's
+// counts back, then rewrites the period's daily usage counters so that they add up to
+// the quota limit less remaining (today's counter absorbs the difference; earlier days
+// are lowered, latest first, only when they alone exceed it). GetUsage then reports
+// remaining for today. Counters are never negative, so remaining is held to
+// [0, limit].
 func (l *Limiter) SetRemaining(ctx context.Context, planID, keyID string, remaining int64) error {
 	if l.closed.Load() {
 		return ErrClosed
@@ -486,5 +505,5 @@ func (l *Limiter) SetRemaining(ctx context.Context, planID, keyID string, remain
 	if c == nil {
 		return fmt.Errorf("throttle: usage plan %s has no quota for api key %s", planID, keyID)
 	}
-	return c.setRemaining(ctx, l.opts.Store, remaining)
+	return c.setRemaining(ctx, l.opts.Store, remaining, l.now())
 }

@@ -63,7 +63,7 @@ func TestAPIKey(t *testing.T) {
 // gets 429.
 func TestUsagePlanRate1Burst1(t *testing.T) {
 	in := fixture()
-	in.Plans[0].Throttle = &ThrottleSettings{RateLimit: 1, BurstLimit: 1}
+	in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 1, BurstLimit: 1}
 	clk := newClock(t0)
 	l := newLimiter(t, clk, in, Options{})
 	c := check("/pets", "GET", keyValue)
@@ -145,8 +145,8 @@ func TestPrecedence(t *testing.T) {
 		{
 			name: "plan per-method override replaces the per-client limit",
 			mutate: func(in *Inputs) {
-				in.Plans[0].Throttle = &ThrottleSettings{RateLimit: 1, BurstLimit: 1}
-				in.Plans[0].APIStages[0].Throttle = map[string]ThrottleSettings{"/pets/GET": {RateLimit: 1, BurstLimit: 3}}
+				in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 1, BurstLimit: 1}
+				in.Plans[0].APIStages[0].Throttle = map[string]*apimodel.ThrottleSettings{"/pets/GET": {RateLimit: 1, BurstLimit: 3}}
 			},
 			steps: []step{
 				{check("/pets", "GET", keyValue), 5, 3, LevelUsagePlan, "override burst 3"},
@@ -156,11 +156,24 @@ func TestPrecedence(t *testing.T) {
 		{
 			name: "plan override of the root resource",
 			mutate: func(in *Inputs) {
-				in.Plans[0].APIStages[0].Throttle = map[string]ThrottleSettings{"//GET": {RateLimit: 1, BurstLimit: 2}}
+				in.Plans[0].APIStages[0].Throttle = map[string]*apimodel.ThrottleSettings{"//GET": {RateLimit: 1, BurstLimit: 2}}
 			},
 			steps: []step{
 				{check("/", "GET", keyValue), 5, 2, LevelUsagePlan, "root override"},
 				{check("/pets", "GET", keyValue), 5, 5, 0, "no plan limit elsewhere"},
+			},
+		},
+		{
+			name: "plan /*/* override covers the stage's methods, a method override beats it",
+			mutate: func(in *Inputs) {
+				in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 1, BurstLimit: 1}
+				in.Plans[0].APIStages[0].Throttle = map[string]*apimodel.ThrottleSettings{
+					"/*/*": {RateLimit: 1, BurstLimit: 2}, "/pets/GET": {RateLimit: 1, BurstLimit: 4}}
+			},
+			steps: []step{
+				{check("/toys", "GET", keyValue), 5, 2, LevelUsagePlan, "/*/* burst 2"},
+				{check("/toys", "POST", keyValue), 5, 0, LevelUsagePlan, "one /*/* bucket for the stage"},
+				{check("/pets", "GET", keyValue), 5, 4, LevelUsagePlan, "/pets/GET burst 4"},
 			},
 		},
 		{
@@ -207,7 +220,7 @@ func TestPrecedence(t *testing.T) {
 		{
 			name: "a client under its plan limit is still held to the stage limit",
 			mutate: func(in *Inputs) {
-				in.Plans[0].Throttle = &ThrottleSettings{RateLimit: 100, BurstLimit: 100}
+				in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 100, BurstLimit: 100}
 				in.Stages[0].MethodSettings = map[string]*apimodel.MethodSetting{"pets/GET": ms(1, 2)}
 			},
 			steps: []step{
@@ -261,7 +274,7 @@ func TestPrecedence(t *testing.T) {
 // TestRefund: when a later level refuses, the earlier level's token comes back.
 func TestRefund(t *testing.T) {
 	in := fixture()
-	in.Plans[0].Throttle = &ThrottleSettings{RateLimit: 1, BurstLimit: 2}
+	in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 1, BurstLimit: 2}
 	in.Stages[0].MethodSettings = map[string]*apimodel.MethodSetting{"pets/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 1}}
 	l := newLimiter(t, newClock(t0), in, Options{})
 	if n := countAllowed(t, l, check("/pets", "GET", keyValue), 3); n != 1 {
@@ -276,9 +289,7 @@ func TestRefund(t *testing.T) {
 func TestQuota(t *testing.T) {
 	tests := []struct {
 		name  string
-		quota QuotaSettings
-		// created is the plan's creation time (zero: no offset applies).
-		created time.Time
+		quota apimodel.QuotaSettings
 		// phases: at each time, send requests and expect that many admitted.
 		phases []struct {
 			at   time.Time
@@ -288,7 +299,7 @@ func TestQuota(t *testing.T) {
 	}{
 		{
 			name:  "day: N then refused, reset at midnight UTC",
-			quota: QuotaSettings{Limit: 3, Period: PeriodDay},
+			quota: apimodel.QuotaSettings{Limit: 3, Period: apimodel.QuotaDay},
 			phases: []struct {
 				at   time.Time
 				n    int
@@ -301,7 +312,7 @@ func TestQuota(t *testing.T) {
 		},
 		{
 			name:  "week starts on Sunday",
-			quota: QuotaSettings{Limit: 2, Period: PeriodWeek},
+			quota: apimodel.QuotaSettings{Limit: 2, Period: apimodel.QuotaWeek},
 			phases: []struct {
 				at   time.Time
 				n    int
@@ -314,7 +325,7 @@ func TestQuota(t *testing.T) {
 		},
 		{
 			name:  "month",
-			quota: QuotaSettings{Limit: 2, Period: PeriodMonth},
+			quota: apimodel.QuotaSettings{Limit: 2, Period: apimodel.QuotaMonth},
 			phases: []struct {
 				at   time.Time
 				n    int
@@ -326,21 +337,21 @@ func TestQuota(t *testing.T) {
 			},
 		},
 		{
-			name:    "offset reduces the initial period only",
-			quota:   QuotaSettings{Limit: 3, Offset: 2, Period: PeriodDay},
-			created: t0.Add(-time.Hour),
+			// The stored plan has no creation date, so there is no "initial period";
+			// GetUsage reports limit less usage, and enforcement agrees.
+			name:  "offset is not applied",
+			quota: apimodel.QuotaSettings{Limit: 3, Offset: 2, Period: apimodel.QuotaDay},
 			phases: []struct {
 				at   time.Time
 				n    int
 				want int
 			}{
-				{t0, 3, 1},
-				{t0.Add(24 * time.Hour), 4, 3},
+				{t0, 4, 3},
 			},
 		},
 		{
 			name:  "limit 0 refuses everything",
-			quota: QuotaSettings{Limit: 0, Period: PeriodDay},
+			quota: apimodel.QuotaSettings{Limit: 0, Period: apimodel.QuotaDay},
 			phases: []struct {
 				at   time.Time
 				n    int
@@ -353,7 +364,6 @@ func TestQuota(t *testing.T) {
 			in := fixture()
 			q := tt.quota
 			in.Plans[0].Quota = &q
-			in.Plans[0].CreatedDate = apimodel.Epoch(tt.created)
 			clk := newClock(t0)
 			l := newLimiter(t, clk, in, Options{})
 			for i, ph := range tt.phases {
@@ -382,8 +392,8 @@ func TestQuota(t *testing.T) {
 // TestThrottledRequestsDoNotCount: a request refused by a throttle uses no quota.
 func TestThrottledRequestsDoNotCount(t *testing.T) {
 	in := fixture()
-	in.Plans[0].Throttle = &ThrottleSettings{RateLimit: 1, BurstLimit: 1}
-	in.Plans[0].Quota = &QuotaSettings{Limit: 2, Period: PeriodDay}
+	in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 1, BurstLimit: 1}
+	in.Plans[0].Quota = &apimodel.QuotaSettings{Limit: 2, Period: apimodel.QuotaDay}
 	clk := newClock(t0)
 	l := newLimiter(t, clk, in, Options{})
 	c := check("/pets", "GET", keyValue)
@@ -407,8 +417,8 @@ func TestThrottledRequestsDoNotCount(t *testing.T) {
 // changing a limit starts that bucket afresh.
 func TestSetPlansKeepsState(t *testing.T) {
 	in := fixture()
-	in.Plans[0].Throttle = &ThrottleSettings{RateLimit: 1, BurstLimit: 1}
-	in.Plans[0].Quota = &QuotaSettings{Limit: 5, Period: PeriodDay}
+	in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 1, BurstLimit: 1}
+	in.Plans[0].Quota = &apimodel.QuotaSettings{Limit: 5, Period: apimodel.QuotaDay}
 	in.Stages[0].MethodSettings = map[string]*apimodel.MethodSetting{"toys/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 1}}
 	clk := newClock(t0)
 	l := newLimiter(t, clk, in, Options{})
@@ -420,7 +430,7 @@ func TestSetPlansKeepsState(t *testing.T) {
 		t.Fatalf("admitted %d", n)
 	}
 	// Same configuration plus an unrelated key: state is kept.
-	in.Keys = append(in.Keys, APIKey{ID: "key0000002", Value: "k2-abcdefghijklmnopqrstuvwxyz0123", Enabled: true})
+	in.Keys = append(in.Keys, apimodel.APIKey{Account: acct, ID: "key0000002", Value: "k2-abcdefghijklmnopqrstuvwxyz0123", Enabled: true})
 	p, err := Compile(in)
 	if err != nil {
 		t.Fatal(err)
@@ -435,7 +445,7 @@ func TestSetPlansKeepsState(t *testing.T) {
 		t.Fatalf("stage bucket was reset: %v", o.Result)
 	}
 	// A new burst: a fresh bucket. The quota (1 used of 5) is kept.
-	in.Plans[0].Throttle = &ThrottleSettings{RateLimit: 1, BurstLimit: 10}
+	in.Plans[0].Throttle = &apimodel.ThrottleSettings{RateLimit: 1, BurstLimit: 10}
 	p, _ = Compile(in)
 	if err := l.SetPlans(ctx, p); err != nil {
 		t.Fatal(err)
@@ -453,18 +463,21 @@ func TestCompileReportsSkippedEntries(t *testing.T) {
 	}{
 		{name: "clean", mutate: func(*Inputs) {}},
 		{name: "usage plan key names an unknown key", mutate: func(in *Inputs) {
-			in.PlanKeys = append(in.PlanKeys, UsagePlanKey{ID: "ghost", UsagePlanID: planID})
+			in.PlanKeys = append(in.PlanKeys, apimodel.UsagePlanKey{Account: acct, UsagePlanID: planID, KeyID: "ghost", Type: apimodel.UsagePlanKeyTypeAPIKey})
 		}, wantErr: "usage plan key plan000001/ghost: unknown usage plan or api key"},
 		{name: "key in two plans on one stage", mutate: func(in *Inputs) {
-			in.Plans = append(in.Plans, UsagePlan{ID: "plan000002", APIStages: []APIStage{{APIID: apiID, Stage: stage}}})
-			in.PlanKeys = append(in.PlanKeys, UsagePlanKey{ID: keyID, UsagePlanID: "plan000002"})
+			in.Plans = append(in.Plans, apimodel.UsagePlan{Account: acct, ID: "plan000002", APIStages: []apimodel.APIStage{{APIID: apiID, Stage: stage}}})
+			in.PlanKeys = append(in.PlanKeys, apimodel.UsagePlanKey{Account: acct, UsagePlanID: "plan000002", KeyID: keyID, Type: apimodel.UsagePlanKeyTypeAPIKey})
 		}, wantErr: "api key key0000001 is in usage plans plan000001 and plan000002"},
 		{name: "bad quota period", mutate: func(in *Inputs) {
-			in.Plans[0].Quota = &QuotaSettings{Limit: 1, Period: "YEAR"}
+			in.Plans[0].Quota = &apimodel.QuotaSettings{Limit: 1, Period: "YEAR"}
 		}, wantErr: `quota period "YEAR"`},
 		{name: "bad plan method key", mutate: func(in *Inputs) {
-			in.Plans[0].APIStages[0].Throttle = map[string]ThrottleSettings{"pets": {}}
+			in.Plans[0].APIStages[0].Throttle = map[string]*apimodel.ThrottleSettings{"pets": {}}
 		}, wantErr: `throttle key "pets"`},
+		{name: "plan key without the leading slash", mutate: func(in *Inputs) {
+			in.Plans[0].APIStages[0].Throttle = map[string]*apimodel.ThrottleSettings{"*/*": {}}
+		}, wantErr: `throttle key "*/*"`},
 		{name: "bad stage method key", mutate: func(in *Inputs) {
 			in.Stages[0].MethodSettings = map[string]*apimodel.MethodSetting{"GET": {}}
 		}, wantErr: `method setting "GET"`},
@@ -506,30 +519,6 @@ func TestClosed(t *testing.T) {
 	}
 	if err := l.Close(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("second Close: %v", err)
-	}
-}
-
-func TestPeriodBounds(t *testing.T) {
-	d := func(y int, m time.Month, day int) time.Time { return time.Date(y, m, day, 0, 0, 0, 0, time.UTC) }
-	tests := []struct {
-		period     string
-		at         time.Time
-		start, end time.Time
-	}{
-		{PeriodDay, time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC), d(2024, 2, 29), d(2024, 3, 1)},
-		{PeriodDay, time.Date(2024, 3, 1, 1, 0, 0, 0, time.FixedZone("x", 2*3600)), d(2024, 2, 29), d(2024, 3, 1)},
-		{PeriodWeek, t0, d(2024, 5, 12), d(2024, 5, 19)},
-		{PeriodWeek, d(2024, 5, 12), d(2024, 5, 12), d(2024, 5, 19)},
-		{PeriodWeek, d(2024, 1, 2), d(2023, 12, 31), d(2024, 1, 7)},
-		{PeriodMonth, time.Date(2024, 12, 31, 12, 0, 0, 0, time.UTC), d(2024, 12, 1), d(2025, 1, 1)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.period+" "+tt.at.Format(time.RFC3339), func(t *testing.T) {
-			s, e := periodBounds(tt.period, tt.at)
-			if !s.Equal(tt.start) || !e.Equal(tt.end) {
-				t.Fatalf("got [%s, %s), want [%s, %s)", s, e, tt.start, tt.end)
-			}
-		})
 	}
 }
 

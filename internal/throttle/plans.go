@@ -1,20 +1,22 @@
 package throttle
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"gatehouse/internal/apimodel"
 )
 
-// Inputs are the stored documents a Plans snapshot is compiled from.
+// Inputs are the stored documents a Plans snapshot is compiled from, as the control
+// plane writes them (see apimodel's storage layout): the usageplans, apikeys and
+// usageplankeys buckets, and the stages.
 type Inputs struct {
-	Plans    []UsagePlan
-	Keys     []APIKey
-	PlanKeys []UsagePlanKey // UsagePlanID set on each
+	Plans    []apimodel.UsagePlan
+	Keys     []apimodel.APIKey
+	PlanKeys []apimodel.UsagePlanKey
 	// Stages supply the per-method throttles (Stage.methodSettings). Only APIID,
 	// StageName, Account and MethodSettings are read.
 	Stages []apimodel.Stage
@@ -57,8 +59,14 @@ type planConf struct {
 	id       string
 	account  string
 	throttle optLimit
-	quota    *QuotaSettings
-	created  time.Time
+	quota    *quotaConf // nil = no quota
+}
+
+// quotaConf is a usage plan's quota: at most limit requests per period (apimodel.QuotaDay,
+// QuotaWeek or QuotaMonth; see apimodel.QuotaPeriodStart).
+type quotaConf struct {
+	limit  int64
+	period string
 }
 
 type keyConf struct {
@@ -72,7 +80,7 @@ type binding struct {
 	plan *planConf
 	key  *keyConf
 	// methods are the plan's per-method overrides for this stage ("/pets/GET");
-	// stageWide is a "*/*" override, if the plan has one.
+	// stageWide is a "/*/*" override, if the plan has one.
 	methods   map[methodRef]Limit
 	stageWide optLimit
 }
@@ -81,6 +89,10 @@ type binding struct {
 // served (a usage-plan key naming an unknown key or plan, a key bound to two plans on
 // the same stage, an invalid quota, a malformed method key) are left out, and the
 // returned error lists them; the *Plans is usable either way.
+//
+// QuotaSettings.Offset is not applied: the stored usage plan has no creation date to
+// tell its initial period, and GetUsage (the control plane) reports remaining quota as
+// limit less the period's counted requests. Enforcement and GetUsage agree on that.
 func Compile(in Inputs) (*Plans, error) {
 	p := &Plans{
 		stages: map[stageRef]*stageConf{},
@@ -118,7 +130,7 @@ func Compile(in Inputs) (*Plans, error) {
 	}
 	for i := range in.Plans {
 		up := &in.Plans[i]
-		pc := &planConf{id: up.ID, account: up.Account, created: up.CreatedDate.Time()}
+		pc := &planConf{id: up.ID, account: up.Account}
 		if t := up.Throttle; t != nil {
 			pc.throttle = optLimit{Limit{Rate: t.RateLimit, Burst: t.BurstLimit}, true}
 		}
@@ -126,8 +138,7 @@ func Compile(in Inputs) (*Plans, error) {
 			if err := checkQuota(q); err != nil {
 				errs = append(errs, fmt.Errorf("usage plan %s: %w", up.ID, err))
 			} else {
-				qc := *q
-				pc.quota = &qc
+				pc.quota = &quotaConf{limit: int64(q.Limit), period: q.Period}
 			}
 		}
 		p.plans[up.ID] = pc
@@ -135,17 +146,17 @@ func Compile(in Inputs) (*Plans, error) {
 	// Bind keys to stages, in a stable order so that conflicts resolve the same way on
 	// every node.
 	pks := slices.Clone(in.PlanKeys)
-	slices.SortFunc(pks, func(a, b UsagePlanKey) int {
-		return strings.Compare(a.UsagePlanID+"/"+a.ID, b.UsagePlanID+"/"+b.ID)
+	slices.SortFunc(pks, func(a, b apimodel.UsagePlanKey) int {
+		return cmp.Or(strings.Compare(a.UsagePlanID, b.UsagePlanID), strings.Compare(a.KeyID, b.KeyID))
 	})
-	plansByID := map[string]*UsagePlan{}
+	plansByID := map[string]*apimodel.UsagePlan{}
 	for i := range in.Plans {
 		plansByID[in.Plans[i].ID] = &in.Plans[i]
 	}
 	for _, pk := range pks {
-		up, pc, kc := plansByID[pk.UsagePlanID], p.plans[pk.UsagePlanID], p.keys[pk.ID]
+		up, pc, kc := plansByID[pk.UsagePlanID], p.plans[pk.UsagePlanID], p.keys[pk.KeyID]
 		if up == nil || kc == nil {
-			errs = append(errs, fmt.Errorf("usage plan key %s/%s: unknown usage plan or api key", pk.UsagePlanID, pk.ID))
+			errs = append(errs, fmt.Errorf("usage plan key %s/%s: unknown usage plan or api key", pk.UsagePlanID, pk.KeyID))
 			continue
 		}
 		for _, as := range up.APIStages {
@@ -157,8 +168,11 @@ func Compile(in Inputs) (*Plans, error) {
 			}
 			b := &binding{plan: pc, key: kc}
 			for mk, ts := range as.Throttle {
+				if ts == nil {
+					continue
+				}
 				l := Limit{Rate: ts.RateLimit, Burst: ts.BurstLimit}
-				if mk == "*/*" {
+				if mk == planStageWideKey {
 					b.stageWide = optLimit{l, true}
 					continue
 				}
@@ -187,17 +201,20 @@ func (p *Plans) stage(ref stageRef) *stageConf {
 	return sc
 }
 
-func checkQuota(q *QuotaSettings) error {
+func checkQuota(q *apimodel.QuotaSettings) error {
 	switch q.Period {
-	case PeriodDay, PeriodWeek, PeriodMonth:
+	case apimodel.QuotaDay, apimodel.QuotaWeek, apimodel.QuotaMonth:
 	default:
 		return fmt.Errorf("quota period %q is not DAY, WEEK or MONTH", q.Period)
 	}
-	if q.Limit < 0 || q.Offset < 0 {
-		return fmt.Errorf("quota limit %d / offset %d is negative", q.Limit, q.Offset)
+	if q.Limit < 0 {
+		return fmt.Errorf("quota limit %d is negative", q.Limit)
 	}
 	return nil
 }
+
+// planStageWideKey is the ApiStage.throttle key of a limit on every method of the stage.
+const planStageWideKey = "/*/*"
 
 // parseStageMethodKey reads a Stage.methodSettings key: the resource path without its
 // leading slash, then the method ("pets/{id}/GET"; "/GET" for the root resource).

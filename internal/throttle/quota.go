@@ -5,132 +5,91 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"gatehouse/internal/apimodel"
 	"gatehouse/internal/store"
 )
 
-const dateLayout = "2006-01-02"
-
-// periodBounds returns the quota period containing t, in UTC: a calendar day, a week
-// starting on Sunday, or a calendar month.
-func periodBounds(period string, t time.Time) (start, end time.Time) {
-	t = t.UTC()
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	switch period {
-	case PeriodWeek:
-		start = day.AddDate(0, 0, -int(day.Weekday()))
-		return start, start.AddDate(0, 0, 7)
-	case PeriodMonth:
-		start = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-		return start, start.AddDate(0, 1, 0)
-	default:
-		return day, day.AddDate(0, 0, 1)
+// parseCount reads a usage counter (apimodel.BucketUsage) the way the control plane's
+// GetUsage reads it: a JSON number of requests. A missing, malformed, negative or
+// absurdly large value counts as zero.
+func parseCount(b []byte) int64 {
+	if len(b) == 0 {
+		return 0
 	}
-}
-
-// effectiveLimit is the quota limit of the period starting at start: the plan's limit,
-// less the offset in the plan's initial period.
-func effectiveLimit(q *QuotaSettings, created, start time.Time) int64 {
-	l := int64(q.Limit)
-	if !created.IsZero() {
-		if cs, _ := periodBounds(q.Period, created); cs.Equal(start) {
-			l -= int64(q.Offset)
-		}
+	var n float64
+	if json.Unmarshal(b, &n) != nil || n < 0 || math.IsNaN(n) || n > math.MaxInt64/2 {
+		return 0
 	}
-	return max(l, 0)
+	return int64(n)
 }
 
-// usageDocKey is the store key of one plan/key/period counter document.
-func usageDocKey(planID, keyID, period string, start time.Time) string {
-	return planID + "/" + keyID + "/" + period + "/" + start.Format(dateLayout)
-}
+// formatCount is a usage counter's stored form: a JSON integer.
+func formatCount(n int64) []byte { return strconv.AppendInt(nil, n, 10) }
 
-// usageDoc is the stored counter of one API key in one usage plan for one quota period:
-// requests admitted per UTC day, from every gatehouse node (each adds its own counts
-// with a read-modify-write), and the adjustment UpdateUsage made to the remaining quota.
-type usageDoc struct {
-	UsagePlanID string           `json:"usagePlanId"`
-	KeyID       string           `json:"keyId"`
-	Period      string           `json:"period"`
-	Start       string           `json:"start"`
-	Adjust      int64            `json:"adjust,omitempty"`
-	Days        map[string]int64 `json:"days"`
-}
-
-func (d *usageDoc) used() int64 {
-	var n int64
-	for _, v := range d.Days {
-		n += v
-	}
-	return n + d.Adjust
-}
-
-func parseUsageDoc(b []byte) (*usageDoc, error) {
-	d := &usageDoc{}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, d); err != nil {
-			return nil, err
-		}
-	}
-	if d.Days == nil {
-		d.Days = map[string]int64{}
-	}
-	return d, nil
-}
-
-// window is the counter's current day and quota period. It is replaced, never changed.
+// window is the counter's current UTC day and the quota period containing it. It is
+// replaced, never changed.
 type window struct {
-	dayStart, dayEnd int64 // unix ns
-	day              string
-	periodStart      time.Time
-	limit            int64
-	doc              string // store key of the period's document
+	dayStart, dayEnd int64     // unix ns
+	day              time.Time // UTC midnight
+	periodStart      time.Time // apimodel.QuotaPeriodStart of day
 }
-
-type docDay struct{ doc, day string }
 
 // counter counts one API key's requests against one usage plan's quota. The request path
 // touches only atomics: base (the period's count as last known, from the store and from
 // this node) plus pending (this node's requests since the last flush or roll) is the
-// period's usage. A mutex serializes day/period rollover and the write-back.
+// period's usage. A mutex serializes day/period rollover and the bookkeeping of the
+// write-back; io serializes the store I/O (flush, load, setRemaining).
+//
+// In the store, the period's usage is the sum of the daily counters
+// apimodel.UsageKey(plan, key, day) from the period's start to today. The counter keeps
+// the sum of the earlier days (prior) and reads it again when the day changes, and
+// during the first minutes of a day (other nodes may still be writing the day before).
 type counter struct {
 	planID, keyID string
-	quota         QuotaSettings
-	created       time.Time
+	period        string
+	limit         int64
 	kick          chan<- struct{}
 	kickAt        int64
+	settle        time.Duration
 
 	win     atomic.Pointer[window]
 	base    atomic.Int64
 	pending atomic.Int64
 
-	mu        sync.Mutex       // guards unflushed, and orders rollover against flush
-	unflushed map[docDay]int64 // counted here, not yet written to the store
+	io sync.Mutex // held for a whole flush, load or setRemaining
+
+	mu        sync.Mutex          // guards the fields below, and orders rollover against flush
+	unflushed map[time.Time]int64 // by UTC day: counted here, not yet written to the store
+	prior     int64               // stored requests of the period's days before priorDay
+	priorDay  time.Time           // the day prior was read for; zero: not read
 }
 
-func newCounter(planID, keyID string, q QuotaSettings, created, now time.Time, kick chan<- struct{}, kickAt int64) *counter {
-	c := &counter{planID: planID, keyID: keyID, quota: q, created: created, kick: kick, kickAt: kickAt,
-		unflushed: map[docDay]int64{}}
+func newCounter(planID, keyID string, q *quotaConf, now time.Time, kick chan<- struct{}, kickAt int64, settle time.Duration) *counter {
+	c := &counter{planID: planID, keyID: keyID, period: q.period, limit: q.limit,
+		kick: kick, kickAt: kickAt, settle: settle, unflushed: map[time.Time]int64{}}
 	c.win.Store(c.windowAt(now))
 	return c
 }
 
 func (c *counter) windowAt(now time.Time) *window {
-	ps, _ := periodBounds(c.quota.Period, now)
-	ds, de := periodBounds(PeriodDay, now)
+	ds := apimodel.QuotaPeriodStart(apimodel.QuotaDay, now)
 	return &window{
 		dayStart:    ds.UnixNano(),
-		dayEnd:      de.UnixNano(),
-		day:         ds.Format(dateLayout),
-		periodStart: ps,
-		limit:       effectiveLimit(&c.quota, c.created, ps),
-		doc:         usageDocKey(c.planID, c.keyID, c.quota.Period, ps),
+		dayEnd:      ds.AddDate(0, 0, 1).UnixNano(),
+		day:         ds,
+		periodStart: apimodel.QuotaPeriodStart(c.period, now),
 	}
 }
+
+func (c *counter) usageKey(day time.Time) string { return apimodel.UsageKey(c.planID, c.keyID, day) }
 
 // take counts one request at now; it reports false, counting nothing, when the period's
 // quota is used up.
@@ -141,7 +100,7 @@ func (c *counter) take(now time.Time) bool {
 		w = c.roll(now)
 	}
 	n := c.pending.Add(1)
-	if c.base.Load()+n > w.limit {
+	if c.base.Load()+n > c.limit {
 		c.pending.Add(-1)
 		return false
 	}
@@ -165,7 +124,7 @@ func (c *counter) roll(now time.Time) *window {
 	}
 	c.drainLocked(w)
 	nw := c.windowAt(now)
-	if nw.doc != w.doc {
+	if !nw.periodStart.Equal(w.periodStart) {
 		// A new period starts empty here; other nodes' counts arrive with the next flush.
 		c.base.Store(0)
 	}
@@ -181,136 +140,203 @@ func (c *counter) drainLocked(w *window) {
 	}
 	c.base.Add(d)
 	c.pending.Add(-d)
-	c.unflushed[docDay{w.doc, w.day}] += d
+	c.unflushed[w.day] += d
 }
 
-// load reads the current period's count from the store.
+// readDay reads one day's stored counter.
+func (c *counter) readDay(ctx context.Context, st *store.Store, day time.Time) (int64, error) {
+	key := c.usageKey(day)
+	e, err := st.Get(ctx, apimodel.BucketUsage, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("throttle: read usage counter %s: %w", key, err)
+	}
+	return parseCount(e.Value), nil
+}
+
+// readDays sums the stored counters of the days from from up to (not including) to.
+func (c *counter) readDays(ctx context.Context, st *store.Store, from, to time.Time) (int64, error) {
+	var sum int64
+	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
+		n, err := c.readDay(ctx, st, d)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// load reads the current period's count from the store (a new counter, before any
+// request reaches it).
 func (c *counter) load(ctx context.Context, st *store.Store) error {
 	if st == nil {
 		return nil
 	}
+	c.io.Lock()
+	defer c.io.Unlock()
 	w := c.win.Load()
-	e, err := st.Get(ctx, BucketUsage, w.doc)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
+	prior, err := c.readDays(ctx, st, w.periodStart, w.day)
 	if err != nil {
-		return fmt.Errorf("throttle: load quota counter: %w", err)
+		return err
 	}
-	d, err := parseUsageDoc(e.Value)
+	today, err := c.readDay(ctx, st, w.day)
 	if err != nil {
-		return fmt.Errorf("throttle: load quota counter %s: %w", w.doc, err)
+		return err
 	}
 	c.mu.Lock()
 	if c.win.Load() == w {
-		c.base.Store(d.used())
+		c.base.Add(prior + today)
+		c.prior, c.priorDay = prior, w.day
 	}
 	c.mu.Unlock()
 	return nil
 }
 
-// flush writes this node's uncounted requests to the store, merging them into what the
-// other nodes wrote, and refreshes base from the merged document.
-func (c *counter) flush(ctx context.Context, st *store.Store) error {
+// flush writes this node's unwritten requests to the store, adding them to the daily
+// counters other nodes write too, and refreshes base from the merged counters.
+func (c *counter) flush(ctx context.Context, st *store.Store, now time.Time) error {
+	c.io.Lock()
+	defer c.io.Unlock()
+	return c.flushIO(ctx, st, now)
+}
+
+func (c *counter) flushIO(ctx context.Context, st *store.Store, now time.Time) error {
 	c.mu.Lock()
 	w := c.win.Load()
 	c.drainLocked(w)
-	if len(c.unflushed) == 0 {
+	stale := !c.priorDay.Equal(w.day)
+	if len(c.unflushed) == 0 && !stale {
 		c.mu.Unlock()
 		return nil
 	}
-	byDoc := map[string]map[string]int64{}
-	for dd, n := range c.unflushed {
-		if byDoc[dd.doc] == nil {
-			byDoc[dd.doc] = map[string]int64{}
-		}
-		byDoc[dd.doc][dd.day] += n
-	}
-	clear(c.unflushed)
-	baseSnap := c.base.Load()
-	c.mu.Unlock()
-
 	if st == nil {
+		clear(c.unflushed)
+		c.priorDay = w.day
+		c.mu.Unlock()
 		return nil
 	}
-	docs := make([]string, 0, len(byDoc))
-	for k := range byDoc {
-		docs = append(docs, k)
-	}
-	sort.Strings(docs)
+	writes := maps.Clone(c.unflushed)
+	clear(c.unflushed)
+	baseSnap, prior := c.base.Load(), c.prior
+	c.mu.Unlock()
+
 	var errs []error
-	for _, key := range docs {
-		days := byDoc[key]
-		var merged *usageDoc
-		_, err := st.Modify(ctx, BucketUsage, key, func(cur []byte) ([]byte, error) {
-			d, err := parseUsageDoc(cur)
-			if err != nil {
-				return nil, err
-			}
-			if d.UsagePlanID == "" {
-				d.UsagePlanID, d.KeyID, d.Period = c.planID, c.keyID, c.quota.Period
-				d.Start = key[len(key)-len(dateLayout):]
-			}
-			for day, n := range days {
-				d.Days[day] += n
-			}
-			merged = d
-			return json.Marshal(d)
+	var today int64
+	wroteToday := false
+	for _, day := range slices.SortedFunc(maps.Keys(writes), time.Time.Compare) {
+		n, key := writes[day], c.usageKey(day)
+		var merged int64
+		_, err := st.Modify(ctx, apimodel.BucketUsage, key, func(cur []byte) ([]byte, error) {
+			merged = parseCount(cur) + n
+			return formatCount(merged), nil
 		})
 		if err != nil {
 			c.mu.Lock()
-			for day, n := range days {
-				c.unflushed[docDay{key, day}] += n
-			}
+			c.unflushed[day] += n
 			c.mu.Unlock()
-			errs = append(errs, fmt.Errorf("throttle: write quota counter %s: %w", key, err))
+			errs = append(errs, fmt.Errorf("throttle: write usage counter %s: %w", key, err))
 			continue
 		}
-		if key == w.doc {
-			c.mu.Lock()
-			if cw := c.win.Load(); cw.doc == key {
-				// Keep what this node added (by rollover) while the write was in flight.
-				c.base.Store(merged.used() + c.base.Load() - baseSnap)
-			}
-			c.mu.Unlock()
+		if day.Equal(w.day) {
+			today, wroteToday = merged, true
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		// base keeps this node's view; the next flush retries and refreshes it.
+		return errors.Join(errs...)
+	}
+	var err error
+	if !wroteToday {
+		if today, err = c.readDay(ctx, st, w.day); err != nil {
+			return err
+		}
+	}
+	if stale || now.UnixNano() < w.dayStart+int64(c.settle) {
+		if prior, err = c.readDays(ctx, st, w.periodStart, w.day); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	if c.win.Load() == w {
+		// Keep what this node drained (by rollover) while the writes were in flight.
+		c.base.Store(prior + today + c.base.Load() - baseSnap)
+		c.prior, c.priorDay = prior, w.day
+	}
+	c.mu.Unlock()
+	return nil
 }
 
-// setRemaining makes the current period's remaining quota r (UpdateUsage).
-func (c *counter) setRemaining(ctx context.Context, st *store.Store, r int64) error {
-	if err := c.flush(ctx, st); err != nil {
+// setRemaining makes the current period's remaining quota r (UpdateUsage), by rewriting
+// the period's daily counters so that they add up to limit-r: today's counter takes
+// the difference, and when the earlier days already hold more than that, they are
+// lowered, latest first. Counters cannot go below zero, so r is held to [0, limit].
+func (c *counter) setRemaining(ctx context.Context, st *store.Store, r int64, now time.Time) error {
+	c.io.Lock()
+	defer c.io.Unlock()
+	if err := c.flushIO(ctx, st, now); err != nil {
 		return err
 	}
-	c.mu.Lock()
 	w := c.win.Load()
-	c.mu.Unlock()
-	want := w.limit - r
+	want := c.limit - min(max(r, 0), c.limit)
 	if st != nil {
-		var merged *usageDoc
-		_, err := st.Modify(ctx, BucketUsage, w.doc, func(cur []byte) ([]byte, error) {
-			d, err := parseUsageDoc(cur)
-			if err != nil {
-				return nil, err
-			}
-			d.UsagePlanID, d.KeyID, d.Period, d.Start = c.planID, c.keyID, c.quota.Period, w.periodStart.Format(dateLayout)
-			d.Adjust = 0
-			d.Adjust = want - d.used()
-			merged = d
-			return json.Marshal(d)
-		})
-		if err != nil {
-			return fmt.Errorf("throttle: update usage %s: %w", w.doc, err)
+		if err := c.rewritePeriod(ctx, st, w, want); err != nil {
+			return err
 		}
-		want = merged.used()
 	}
 	c.mu.Lock()
-	if c.win.Load().doc == w.doc {
-		c.drainLocked(c.win.Load())
-		// Requests drained into base while the write ran belong on top of the new figure.
-		c.base.Store(want)
+	if c.win.Load() == w {
+		c.drainLocked(w)
+		// Requests counted since the flush are not in the store yet: they come on top.
+		var unwritten int64
+		for day, n := range c.unflushed {
+			if !day.Before(w.periodStart) {
+				unwritten += n
+			}
+		}
+		c.base.Store(want + unwritten)
+		c.priorDay = time.Time{} // read the earlier days again at the next flush
 	}
 	c.mu.Unlock()
+	return nil
+}
+
+// rewritePeriod sets the stored counters of w's period so that they add up to want.
+func (c *counter) rewritePeriod(ctx context.Context, st *store.Store, w *window, want int64) error {
+	var earlier []time.Time // latest first
+	var sum int64
+	for d := w.day.AddDate(0, 0, -1); !d.Before(w.periodStart); d = d.AddDate(0, 0, -1) {
+		n, err := c.readDay(ctx, st, d)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			earlier = append(earlier, d)
+			sum += n
+		}
+	}
+	today := max(want-sum, 0)
+	if _, err := st.Modify(ctx, apimodel.BucketUsage, c.usageKey(w.day), func([]byte) ([]byte, error) {
+		return formatCount(today), nil
+	}); err != nil {
+		return fmt.Errorf("throttle: update usage %s: %w", c.usageKey(w.day), err)
+	}
+	excess := sum - want
+	for _, d := range earlier {
+		if excess <= 0 {
+			break
+		}
+		var cut int64
+		if _, err := st.Modify(ctx, apimodel.BucketUsage, c.usageKey(d), func(cur []byte) ([]byte, error) {
+			n := parseCount(cur)
+			cut = min(n, excess)
+			return formatCount(n - cut), nil
+		}); err != nil {
+			return fmt.Errorf("throttle: update usage %s: %w", c.usageKey(d), err)
+		}
+		excess -= cut
+	}
 	return nil
 }
