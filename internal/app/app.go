@@ -34,6 +34,7 @@ import (
 	"gatehouse/internal/network"
 	"gatehouse/internal/policy"
 	"gatehouse/internal/store"
+	"gatehouse/internal/throttle"
 )
 
 // Options configure an App. Topology is required.
@@ -77,6 +78,7 @@ type App struct {
 	sinks  *accesslog.Sinks
 	cp     *controlplane.Server
 	dp     *dataplane.Server
+	lim    *throttle.Limiter
 	reg    *prometheus.Registry
 	addrs  Addrs
 	ready  chan struct{}
@@ -126,9 +128,10 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		epPolicies[e.ID] = p
 	}
 
+	built := a
 	defer func() {
 		if err != nil {
-			a.closeAll()
+			built.closeAll()
 		}
 	}()
 	a.ca, err = certs.LoadOrCreateCA(opts.DataDir)
@@ -150,10 +153,30 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 			return ok
 		},
 	})
+	overrides := map[string]throttle.Limit{}
+	for _, acct := range t.Accounts {
+		if acct.Throttle.RateLimit > 0 || acct.Throttle.BurstLimit > 0 {
+			l := throttle.Limit{Rate: throttle.DefaultAccountRate, Burst: throttle.DefaultAccountBurst}
+			if acct.Throttle.RateLimit > 0 {
+				l.Rate = float64(acct.Throttle.RateLimit)
+			}
+			if acct.Throttle.BurstLimit > 0 {
+				l.Burst = acct.Throttle.BurstLimit
+			}
+			overrides[acct.ID] = l
+		}
+	}
+	a.lim = throttle.New(throttle.Options{
+		Store:            a.store,
+		Account:          throttle.Limit{Rate: throttle.DefaultAccountRate, Burst: throttle.DefaultAccountBurst},
+		AccountOverrides: overrides,
+		Logger:           a.log.With("component", "throttle"),
+	})
 	a.dp = dataplane.New(dataplane.Options{
 		Region:   t.Region,
 		Logger:   a.log.With("component", "dataplane"),
 		Registry: a.reg,
+		Limiter:  a.lim,
 	})
 
 	tlsCfg, err := a.ca.ServerTLSConfig([]string{
@@ -259,7 +282,13 @@ func (a *App) Ready() <-chan struct{} { return a.ready }
 func (a *App) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	w, err := newWatcher(wctx, a.store, &deployment.Builder{Region: a.topo.Region, LogWriter: a.sinks.Writer}, a.dp.SetSnapshot, a.log.With("component", "watcher"))
+	publish := func(snap *deployment.Snapshot, plans *throttle.Plans) {
+		a.dp.SetSnapshot(snap)
+		if err := a.lim.SetPlans(wctx, plans); err != nil {
+			a.log.Warn("loading usage counters", "err", err)
+		}
+	}
+	w, err := newWatcher(wctx, a.store, &deployment.Builder{Region: a.topo.Region, LogWriter: a.sinks.Writer}, publish, a.log.With("component", "watcher"))
 	if err != nil {
 		cancel()
 		return err
@@ -312,6 +341,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 			<-a.done
 		}
 		a.dp.Close()
+		if err := a.lim.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flushing usage counters: %w", err))
+		}
 		a.closeAll()
 		a.stopErr = errors.Join(errs...)
 	})
@@ -391,9 +423,13 @@ func (a *App) controlPlaneHandler() http.Handler {
 type watcher struct {
 	log     *slog.Logger
 	builder *deployment.Builder
-	publish func(*deployment.Snapshot)
+	publish func(*deployment.Snapshot, *throttle.Plans)
 	events  chan bucketEvent
 	in      deployment.Inputs
+	// Account-level access documents for the limiter, by store key.
+	plans    map[string]apimodel.UsagePlan
+	keys     map[string]apimodel.APIKey
+	planKeys map[string]apimodel.UsagePlanKey
 }
 
 type bucketEvent struct {
@@ -401,10 +437,12 @@ type bucketEvent struct {
 	ev     store.Event
 }
 
-var watchedBuckets = []string{apimodel.BucketRestAPIs, apimodel.BucketDeployments, apimodel.BucketStages}
+var watchedBuckets = []string{apimodel.BucketRestAPIs, apimodel.BucketDeployments, apimodel.BucketStages,
+	apimodel.BucketUsagePlans, apimodel.BucketAPIKeys, apimodel.BucketUsagePlanKeys}
 
-func newWatcher(ctx context.Context, st *store.Store, b *deployment.Builder, publish func(*deployment.Snapshot), log *slog.Logger) (*watcher, error) {
-	w := &watcher{log: log, builder: b, publish: publish, events: make(chan bucketEvent, 1024)}
+func newWatcher(ctx context.Context, st *store.Store, b *deployment.Builder, publish func(*deployment.Snapshot, *throttle.Plans), log *slog.Logger) (*watcher, error) {
+	w := &watcher{log: log, builder: b, publish: publish, events: make(chan bucketEvent, 1024),
+		plans: map[string]apimodel.UsagePlan{}, keys: map[string]apimodel.APIKey{}, planKeys: map[string]apimodel.UsagePlanKey{}}
 	w.in = deployment.Inputs{
 		APIs:        map[string]deployment.Versioned[apimodel.API]{},
 		Deployments: map[string]deployment.Versioned[apimodel.Deployment]{},
@@ -438,7 +476,7 @@ func (w *watcher) run(ctx context.Context, ready chan struct{}) {
 			select {
 			case be = <-w.events:
 			default:
-				w.publish(w.builder.Build(w.in))
+				w.rebuild()
 				dirty = false
 				continue
 			}
@@ -453,7 +491,7 @@ func (w *watcher) run(ctx context.Context, ready chan struct{}) {
 			initial[be.bucket] = true
 			if !isReady && len(initial) == len(watchedBuckets) {
 				isReady = true
-				w.publish(w.builder.Build(w.in))
+				w.rebuild()
 				dirty = false
 				close(ready)
 			}
@@ -464,9 +502,52 @@ func (w *watcher) run(ctx context.Context, ready chan struct{}) {
 	}
 }
 
+// rebuild compiles the current documents and publishes them.
+func (w *watcher) rebuild() {
+	snap := w.builder.Build(w.in)
+	in := throttle.Inputs{}
+	for _, p := range w.plans {
+		in.Plans = append(in.Plans, p)
+	}
+	for _, k := range w.keys {
+		in.Keys = append(in.Keys, k)
+	}
+	for _, pk := range w.planKeys {
+		in.PlanKeys = append(in.PlanKeys, pk)
+	}
+	for _, st := range w.in.Stages {
+		in.Stages = append(in.Stages, st.Value)
+	}
+	plans, err := throttle.Compile(in)
+	if err != nil {
+		w.log.Warn("usage plans skipped", "err", err)
+	}
+	w.publish(snap, plans)
+}
+
+// applyDoc decodes an event into m (or deletes its key).
+func applyDoc[T any](w *watcher, m map[string]T, be bucketEvent) {
+	if be.ev.Deleted {
+		delete(m, be.ev.Key)
+		return
+	}
+	var v T
+	if err := json.Unmarshal(be.ev.Value, &v); err != nil {
+		w.log.Error("bad stored document", "bucket", be.bucket, "key", be.ev.Key, "err", err)
+		return
+	}
+	m[be.ev.Key] = v
+}
+
 func (w *watcher) apply(be bucketEvent) {
 	key, rev := be.ev.Key, be.ev.Revision
 	switch be.bucket {
+	case apimodel.BucketUsagePlans:
+		applyDoc(w, w.plans, be)
+	case apimodel.BucketAPIKeys:
+		applyDoc(w, w.keys, be)
+	case apimodel.BucketUsagePlanKeys:
+		applyDoc(w, w.planKeys, be)
 	case apimodel.BucketRestAPIs:
 		if be.ev.Deleted {
 			delete(w.in.APIs, key)

@@ -138,6 +138,7 @@ func parseYAML(data []byte) (*yaml.Node, *FieldError) {
 // applyDefaults fills defaults that depend on other parts of the topology.
 // Defaults of single fields are set by the decoder before a value is read.
 func applyDefaults(t *Topology, ingressSet []bool) {
+	applyDNSDefaults(t)
 	for i := range t.VPCEndpoints {
 		e := &t.VPCEndpoints[i]
 		if ingressSet[i] {
@@ -456,7 +457,7 @@ func (d *decoder) prefix(n *yaml.Node, path string, nullOK bool) netip.Prefix {
 // vpcEndpoints[i] had an ingress list.
 func (d *decoder) topology(root *yaml.Node) (t *Topology, ingressSet []bool) {
 	t = &Topology{}
-	d.object(root, "", []fieldDecoder{
+	d.object(root, "", append([]fieldDecoder{
 		{"region", d.str(&t.Region)},
 		{"controlPlane", func(n *yaml.Node, path string) {
 			d.object(n, path, []fieldDecoder{
@@ -486,7 +487,12 @@ func (d *decoder) topology(root *yaml.Node) (t *Topology, ingressSet []bool) {
 				ingressSet = append(ingressSet, set)
 			})
 		}},
-	})
+		{"functions", func(n *yaml.Node, path string) {
+			d.list(n, path, func(n *yaml.Node, path string) {
+				t.Functions = append(t.Functions, d.function(n, path))
+			})
+		}},
+	}, d.dnsFields(t)...))
 	return t, ingressSet
 }
 
@@ -504,19 +510,25 @@ func (d *decoder) account(n *yaml.Node, path string) Account {
 				a.AccessKeys = append(a.AccessKeys, k)
 			})
 		}},
+		{"throttle", func(n *yaml.Node, path string) {
+			d.object(n, path, []fieldDecoder{
+				{"rateLimit", d.integer(&a.Throttle.RateLimit)},
+				{"burstLimit", d.integer(&a.Throttle.BurstLimit)},
+			})
+		}},
 	})
 	return a
 }
 
 func (d *decoder) vpc(n *yaml.Node, path string) VPC {
 	v := VPC{EnableDNSSupport: true, EnableDNSHostnames: true}
-	d.object(n, path, []fieldDecoder{
+	d.object(n, path, append([]fieldDecoder{
 		{"id", d.str(&v.ID)},
 		{"account", d.str(&v.Account)},
 		{"cidr", func(n *yaml.Node, path string) { v.CIDR = d.prefix(n, path, true) }},
 		{"enableDnsSupport", d.boolean(&v.EnableDNSSupport)},
 		{"enableDnsHostnames", d.boolean(&v.EnableDNSHostnames)},
-	})
+	}, d.vpcDNSFields(&v)...))
 	return v
 }
 

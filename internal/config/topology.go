@@ -26,6 +26,10 @@ type Topology struct {
 	VPCs []VPC
 	// VPCEndpoints are interface VPC endpoints for execute-api.
 	VPCEndpoints []VPCEndpoint
+	// DNS is the built-in DNS server's topology (dns.go).
+	DNS DNS
+	// Functions are Lambda functions defined in the topology (functions.go).
+	Functions []Function
 }
 
 // ControlPlane configures the control-plane listener (YAML key controlPlane).
@@ -53,6 +57,15 @@ type Account struct {
 	ID string
 	// AccessKeys are the account's credentials (YAML key accessKeys).
 	AccessKeys []AccessKey
+	// Throttle is the account-level request limit across its APIs (YAML key throttle:
+	// {rateLimit, burstLimit}); 0 means AWS's default, 10,000 requests/s with a burst of 5,000.
+	Throttle AccountThrottle
+}
+
+// AccountThrottle is an account's token bucket: RateLimit requests per second, BurstLimit
+// the bucket size.
+type AccountThrottle struct {
+	RateLimit, BurstLimit int
 }
 
 // AccessKey is one access key id and its secret.
@@ -85,6 +98,14 @@ type VPC struct {
 	EnableDNSSupport bool
 	// EnableDNSHostnames is the VPC's enableDnsHostnames attribute. Default true.
 	EnableDNSHostnames bool
+	// DNSAddress is the VPC's resolver address (AmazonProvidedDNS), where
+	// gatehouse's DNS listens at dnsPort. Default: the CIDR's base address
+	// plus two, unless another VPC (of another account, with an overlapping
+	// CIDR) has that address: then none. The zero Addr means the VPC has no
+	// resolver. YAML key dnsAddress.
+	DNSAddress netip.Addr
+	// Subnets are the VPC's subnets (optional; dns.go).
+	Subnets []Subnet
 }
 
 // VPCEndpoint is an interface VPC endpoint for execute-api
@@ -210,6 +231,7 @@ func Default() *Topology {
 			CIDR:               vpcCIDR,
 			EnableDNSSupport:   true,
 			EnableDNSHostnames: true,
+			DNSAddress:         netip.MustParseAddr("127.10.0.2"),
 		}},
 		VPCEndpoints: []VPCEndpoint{{
 			ID:                "vpce-0aaaaaaaaaaaaaaa1",
@@ -220,5 +242,6 @@ func Default() *Topology {
 			PrivateDNSEnabled: true,
 			Ingress:           []netip.Prefix{vpcCIDR},
 		}},
+		DNS: DNS{Port: defaultDNSPort},
 	}
 }

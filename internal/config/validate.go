@@ -40,6 +40,8 @@ func (t *Topology) validate() []*FieldError {
 	t.validateAccounts(&errs)
 	t.validateVPCs(&errs)
 	t.validateEndpoints(&errs, &ls)
+	t.validateFunctions(&errs)
+	t.validateDNS(&errs, &ls)
 	return errs.list
 }
 
@@ -73,6 +75,12 @@ func (t *Topology) validateAccounts(errs *fieldErrors) {
 			if k.Secret == "" {
 				errs.add(kp+".secret", "required")
 			}
+		}
+		if a.Throttle.RateLimit < 0 {
+			errs.add(p+".throttle.rateLimit", "must not be negative")
+		}
+		if a.Throttle.BurstLimit < 0 {
+			errs.add(p+".throttle.burstLimit", "must not be negative")
 		}
 	}
 }

@@ -11,6 +11,7 @@ package dataplane
 //	→ VPC endpoint policy
 //	→ route match (resource tree)
 //	→ resource policy
+//	→ API key, usage plan, throttling (account, stage method, plan per key, quota)
 //	→ request validation (required parameters, body model)
 //	→ integration (HTTP_PROXY, HTTP, MOCK)
 //	→ response; any failure → its gateway response
@@ -26,6 +27,7 @@ import (
 
 	"gatehouse/internal/deployment"
 	"gatehouse/internal/policy"
+	"gatehouse/internal/throttle"
 	"gatehouse/internal/validation"
 )
 
@@ -121,6 +123,22 @@ func (s *Server) admit(rc *request) *Error {
 		}
 	} else if api.Private {
 		return errAccessDenied(rc.maskedARN(), false)
+	}
+
+	// API keys, usage plans and throttling.
+	if s.limiter != nil {
+		rc.apiKey = throttle.KeyFromRequest(comp.APIKeySource, r.Header, "")
+		o, err := s.limiter.Allow(r.Context(), throttle.Check{
+			Account: api.Account, APIID: api.ID, Stage: stageName, ResourcePath: m.ResourcePath,
+			Method: m.HTTPMethod, APIKey: rc.apiKey, KeyRequired: m.APIKeyRequired,
+		})
+		if err != nil {
+			s.log.Warn("throttle", "requestId", rc.requestID, "err", err)
+		}
+		rc.apiKeyID = o.APIKeyID
+		if o.Result != throttle.Allowed {
+			return &Error{Type: o.ResponseType(), Message: o.Message()}
+		}
 	}
 
 	// Request validation: required parameters, then the body against its model.

@@ -22,6 +22,7 @@ import (
 	"gatehouse/internal/deployment"
 	"gatehouse/internal/policy"
 	"gatehouse/internal/router"
+	"gatehouse/internal/throttle"
 )
 
 // Origin describes the listener a request arrived on: the public listener or one address
@@ -40,6 +41,8 @@ type Options struct {
 	Registry prometheus.Registerer // nil = no metrics
 	// BackendTLS configures TLS to HTTPS backends (RootCAs etc.); nil = system roots.
 	BackendTLS *tls.Config
+	// Limiter enforces throttles, API keys and quotas; nil = none.
+	Limiter *throttle.Limiter
 }
 
 // Server is the data plane.
@@ -48,6 +51,7 @@ type Server struct {
 	execSuffix string
 	log        *slog.Logger
 	snapshot   atomic.Pointer[deployment.Snapshot]
+	limiter    *throttle.Limiter
 	transport  *http.Transport
 	insecure   *http.Transport
 	pool       sync.Pool
@@ -61,6 +65,7 @@ func New(opts Options) *Server {
 		region:     opts.Region,
 		execSuffix: ".execute-api." + opts.Region + ".amazonaws.com",
 		log:        opts.Logger,
+		limiter:    opts.Limiter,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -146,6 +151,7 @@ type request struct {
 	polreq      policy.Request
 
 	body               []byte // buffered request body, when a phase needed it
+	apiKey, apiKeyID   string
 	integrationStart   time.Time
 	integrationLatency time.Duration
 	integrationStatus  int
@@ -250,6 +256,8 @@ func (s *Server) finish(rc *request) {
 		UserAgent:          rc.r.UserAgent(),
 		VpcID:              rc.origin.VpcID,
 		VpceID:             rc.origin.VpceID,
+		APIKey:             rc.apiKey,
+		APIKeyID:           rc.apiKeyID,
 		Status:             status,
 		IntegrationStatus:  rc.integrationStatus,
 		ResponseLength:     rc.w.written,

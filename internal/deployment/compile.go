@@ -106,6 +106,7 @@ type Compiled struct {
 	Routes           *router.Tree[*Method]
 	GatewayResponses map[gatewayresponse.Type]*GatewayResponse
 	BinaryMediaTypes []string
+	APIKeySource     string // HEADER (default) or AUTHORIZER
 }
 
 // Compile turns a stored deployment into its served form. stageVars are substituted into
@@ -116,6 +117,7 @@ func Compile(d *apimodel.Deployment, stageVars map[string]string) (*Compiled, er
 		APIID:            d.APIID,
 		Account:          d.Account,
 		BinaryMediaTypes: d.API.RestAPI.BinaryMediaTypes,
+		APIKeySource:     d.API.RestAPI.APIKeySource,
 		GatewayResponses: map[gatewayresponse.Type]*GatewayResponse{},
 	}
 	if p := d.API.RestAPI.Policy; p != "" {

@@ -59,15 +59,37 @@ func Start(t testing.TB, topologyYAML, dataDir string) *Gateway {
 	if err != nil {
 		t.Fatalf("topology: %v", err)
 	}
+	return StartWith(t, topo, Options{DataDir: dataDir})
+}
+
+// Options are StartWith's settings beyond the topology; zero values are defaults.
+type Options struct {
+	// DataDir is the data directory; "" = a new temp dir.
+	DataDir string
+	// NATSURL, when set, uses that external NATS server instead of the embedded one.
+	NATSURL string
+	// ShutdownGrace bounds the drain at Shutdown; 0 = 5s.
+	ShutdownGrace time.Duration
+}
+
+// StartWith starts gatehouse with an already parsed (or built) topology. It waits until
+// the first snapshot is served and shuts down at test cleanup.
+func StartWith(t testing.TB, topo *config.Topology, opts Options) *Gateway {
+	t.Helper()
+	dataDir := opts.DataDir
 	if dataDir == "" {
 		dataDir = t.TempDir()
+	}
+	grace := opts.ShutdownGrace
+	if grace == 0 {
+		grace = 5 * time.Second
 	}
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("GW_TEST_LOG") == "debug" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, app.Options{Topology: topo, DataDir: dataDir, Logger: log, ShutdownGrace: 5 * time.Second})
+	a, err := app.New(ctx, app.Options{Topology: topo, DataDir: dataDir, NATSURL: opts.NATSURL, Logger: log, ShutdownGrace: grace})
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
@@ -89,6 +111,35 @@ func Start(t testing.TB, topologyYAML, dataDir string) *Gateway {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(a.CAPEM())
 	return &Gateway{App: a, Topology: topo, DataDir: dataDir, CAPool: pool}
+}
+
+// Ephemeral returns a copy of topo with every port set to 0 (picked free at start), so a
+// checked-in topology file can run next to other tests. The public plain-HTTP listener
+// stays configured; endpoints' plain-HTTP ports are dropped (for them 0 means none).
+func Ephemeral(topo *config.Topology) *config.Topology {
+	c := *topo
+	c.ControlPlane.Listen = withPort0(c.ControlPlane.Listen)
+	c.PublicListener.Listen = withPort0(c.PublicListener.Listen)
+	if c.PublicListener.HTTPListen != "" {
+		c.PublicListener.HTTPListen = withPort0(c.PublicListener.HTTPListen)
+	}
+	c.VPCEndpoints = append([]config.VPCEndpoint(nil), topo.VPCEndpoints...)
+	for i := range c.VPCEndpoints {
+		e := &c.VPCEndpoints[i]
+		if e.Port > 0 {
+			e.Port = 0
+		}
+		e.HTTPPort = 0
+	}
+	return &c
+}
+
+func withPort0(hostport string) string {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return net.JoinHostPort(host, "0")
 }
 
 // ControlPlaneURL is the control plane's base URL.
@@ -122,6 +173,9 @@ func (g *Gateway) Client(source, addr string) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
 }
 
+// CAFile is the path of gatehouse's CA certificate (for curl --cacert and friends).
+func (g *Gateway) CAFile() string { return g.App.CAFile() }
+
 // EndpointTLS returns the TLS address of the first address of endpoint vpce.
 func (g *Gateway) EndpointTLS(vpce string) string { return g.App.Addrs().Endpoints[vpce][0].TLS }
 
@@ -134,4 +188,14 @@ func (g *Gateway) EndpointHost(vpce string) string {
 // ExecuteAPIHost is "{api}.execute-api.{region}.amazonaws.com".
 func (g *Gateway) ExecuteAPIHost(api string) string {
 	return api + ".execute-api." + g.Topology.Region + ".amazonaws.com"
+}
+
+// Stop shuts the gateway down now (tests that restart on the same data dir).
+func (g *Gateway) Stop(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.App.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
 }
