@@ -256,6 +256,7 @@ func (a *App) serve(l net.Listener, h http.Handler, tlsCfg *tls.Config, maxHeade
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 	}
 	if tlsCfg != nil {
+		tlsCfg = tlsCfg.Clone() // http.Server.Serve writes to its TLSConfig: one per server
 		srv.TLSConfig = tlsCfg
 		l = tls.NewListener(l, tlsCfg)
 	}
