@@ -25,6 +25,7 @@ import (
 
 	"gatehouse/internal/accesslog"
 	"gatehouse/internal/apimodel"
+	"gatehouse/internal/authorizer"
 	"gatehouse/internal/awsproto"
 	"gatehouse/internal/certs"
 	"gatehouse/internal/config"
@@ -172,7 +173,13 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		AccountOverrides: overrides,
 		Logger:           a.log.With("component", "throttle"),
 	})
+	dir, err := authorizer.NewDirectory(iamDirectory(t))
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	iam := authorizer.NewIAM(dir, authorizer.IAMConfig{Region: t.Region})
 	a.dp = dataplane.New(dataplane.Options{
+		IAM:      iam,
 		Region:   t.Region,
 		Logger:   a.log.With("component", "dataplane"),
 		Registry: a.reg,
@@ -586,4 +593,28 @@ func (w *watcher) apply(be bucketEvent) {
 		}
 		w.in.Stages[key] = deployment.Versioned[apimodel.Stage]{Value: v, Revision: rev}
 	}
+}
+
+// iamDirectory maps the topology's accounts, root keys and IAM users onto the principal
+// directory that AWS_IAM methods authenticate against.
+func iamDirectory(t *config.Topology) authorizer.DirectoryConfig {
+	var cfg authorizer.DirectoryConfig
+	for _, acct := range t.Accounts {
+		da := authorizer.DirectoryAccount{ID: acct.ID, OrgID: acct.OrgID}
+		for _, k := range acct.AccessKeys {
+			da.AccessKeys = append(da.AccessKeys, authorizer.AccessKey{ID: k.ID, Secret: k.Secret})
+		}
+		for _, u := range acct.Users {
+			du := authorizer.DirectoryUser{Name: u.Name}
+			for _, k := range u.AccessKeys {
+				du.AccessKeys = append(du.AccessKeys, authorizer.AccessKey{ID: k.ID, Secret: k.Secret})
+			}
+			for _, p := range u.Policies {
+				du.Policies = append(du.Policies, authorizer.InlinePolicy{Name: p.Name, Document: p.Document})
+			}
+			da.Users = append(da.Users, du)
+		}
+		cfg.Accounts = append(cfg.Accounts, da)
+	}
+	return cfg
 }

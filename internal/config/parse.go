@@ -510,6 +510,36 @@ func (d *decoder) account(n *yaml.Node, path string) Account {
 				a.AccessKeys = append(a.AccessKeys, k)
 			})
 		}},
+		{"orgId", d.str(&a.OrgID)},
+		{"users", func(n *yaml.Node, path string) {
+			d.list(n, path, func(n *yaml.Node, path string) {
+				var u User
+				d.object(n, path, []fieldDecoder{
+					{"name", d.str(&u.Name)},
+					{"accessKeys", func(n *yaml.Node, path string) {
+						d.list(n, path, func(n *yaml.Node, path string) {
+							var k AccessKey
+							d.object(n, path, []fieldDecoder{
+								{"id", d.str(&k.ID)},
+								{"secret", d.str(&k.Secret)},
+							})
+							u.AccessKeys = append(u.AccessKeys, k)
+						})
+					}},
+					{"policies", func(n *yaml.Node, path string) {
+						d.list(n, path, func(n *yaml.Node, path string) {
+							var ip IdentityPolicy
+							d.object(n, path, []fieldDecoder{
+								{"name", d.str(&ip.Name)},
+								{"document", func(n *yaml.Node, path string) { ip.Document = d.policy(n, path) }},
+							})
+							u.Policies = append(u.Policies, ip)
+						})
+					}},
+				})
+				a.Users = append(a.Users, u)
+			})
+		}},
 		{"throttle", func(n *yaml.Node, path string) {
 			d.object(n, path, []fieldDecoder{
 				{"rateLimit", d.integer(&a.Throttle.RateLimit)},

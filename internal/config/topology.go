@@ -57,9 +57,29 @@ type Account struct {
 	ID string
 	// AccessKeys are the account's credentials (YAML key accessKeys).
 	AccessKeys []AccessKey
+	// OrgID is the AWS Organizations id the account belongs to ("o-..."), the value of
+	// aws:PrincipalOrgID for its principals (YAML key orgId).
+	OrgID string
+	// Users are IAM users: their access keys sign AWS_IAM calls to execute-api, and their
+	// identity policies are evaluated with the API's resource policy (YAML key users).
+	Users []User
 	// Throttle is the account-level request limit across its APIs (YAML key throttle:
 	// {rateLimit, burstLimit}); 0 means AWS's default, 10,000 requests/s with a burst of 5,000.
 	Throttle AccountThrottle
+}
+
+// User is an IAM user (YAML list accounts[].users).
+type User struct {
+	Name       string
+	AccessKeys []AccessKey
+	// Policies are the user's inline identity policies (YAML key policies: [{name, document}]).
+	Policies []IdentityPolicy
+}
+
+// IdentityPolicy is a named IAM policy document (JSON text).
+type IdentityPolicy struct {
+	Name     string
+	Document []byte
 }
 
 // AccountThrottle is an account's token bucket: RateLimit requests per second, BurstLimit

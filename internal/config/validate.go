@@ -76,6 +76,31 @@ func (t *Topology) validateAccounts(errs *fieldErrors) {
 				errs.add(kp+".secret", "required")
 			}
 		}
+		for j, u := range a.Users {
+			up := index(p+".users", j)
+			if u.Name == "" {
+				errs.add(up+".name", "required")
+			}
+			for m, k := range u.AccessKeys {
+				kp := index(up+".accessKeys", m)
+				switch {
+				case !isAccessKeyID(k.ID):
+					errs.add(kp+".id", "%q is not an access key id: want 16 to 128 characters of A-Z and 0-9", k.ID)
+				case keyAt[k.ID] != "":
+					errs.add(kp+".id", "duplicate access key id %q (also %s)", k.ID, keyAt[k.ID])
+				default:
+					keyAt[k.ID] = kp + ".id"
+				}
+				if k.Secret == "" {
+					errs.add(kp+".secret", "required")
+				}
+			}
+			for m, ip := range u.Policies {
+				if len(ip.Document) == 0 {
+					errs.add(index(up+".policies", m)+".document", "required")
+				}
+			}
+		}
 		if a.Throttle.RateLimit < 0 {
 			errs.add(p+".throttle.rateLimit", "must not be negative")
 		}

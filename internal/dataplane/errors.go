@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ func (e *Error) Error() string {
 }
 
 // Errors the pipeline raises; each constructor names the AWS situation.
+var errNoIAM = errors.New("AWS_IAM authorization is not configured")
+
 func errForbidden() *Error {
 	return &Error{Type: gatewayresponse.Default4XX, Status: http.StatusForbidden, Message: "Forbidden", ErrorType: "ForbiddenException"}
 }

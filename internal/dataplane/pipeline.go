@@ -10,7 +10,8 @@ package dataplane
 //	→ stage (first path segment)
 //	→ VPC endpoint policy
 //	→ route match (resource tree)
-//	→ resource policy
+//	→ resource policy phase 1 (explicit deny), authorizer (IAM | Lambda | Cognito),
+//	  resource policy phase 2 (AWS's same-account / cross-account tables)
 //	→ API key, usage plan, throttling (account, stage method, plan per key, quota)
 //	→ request validation (required parameters, body model)
 //	→ integration (HTTP_PROXY, HTTP, MOCK)
@@ -116,18 +117,19 @@ func (s *Server) admit(rc *request) *Error {
 	}
 	rc.method = m
 
-	// Resource policy: with NONE authorization an explicit Allow is required.
-	if comp.Policy != nil {
-		if d := comp.Policy.Evaluate(rc.policyRequest()); d != policy.Allow {
-			return errAccessDenied(rc.maskedARN(), d == policy.Deny)
-		}
-	} else if api.Private {
-		return errAccessDenied(rc.maskedARN(), false)
+	// Authorization: the resource policy alone (NONE), or with an authorizer, combined by
+	// AWS's rules (apigateway-authorization-flow).
+	if err := s.authorize(rc, api, comp, m); err != nil {
+		return err
 	}
 
 	// API keys, usage plans and throttling.
 	if s.limiter != nil {
-		rc.apiKey = throttle.KeyFromRequest(comp.APIKeySource, r.Header, "")
+		usageKey := ""
+		if rc.lambdaResult != nil {
+			usageKey = rc.lambdaResult.UsageIdentifierKey
+		}
+		rc.apiKey = throttle.KeyFromRequest(comp.APIKeySource, r.Header, usageKey)
 		o, err := s.limiter.Allow(r.Context(), throttle.Check{
 			Account: api.Account, APIID: api.ID, Stage: stageName, ResourcePath: m.ResourcePath,
 			Method: m.HTTPMethod, APIKey: rc.apiKey, KeyRequired: m.APIKeyRequired,

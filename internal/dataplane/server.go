@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"gatehouse/internal/accesslog"
+	"gatehouse/internal/authorizer"
 	"gatehouse/internal/awsproto"
 	"gatehouse/internal/deployment"
 	"gatehouse/internal/policy"
@@ -43,6 +44,8 @@ type Options struct {
 	BackendTLS *tls.Config
 	// Limiter enforces throttles, API keys and quotas; nil = none.
 	Limiter *throttle.Limiter
+	// IAM authenticates and authorizes AWS_IAM methods; nil makes them fail (500).
+	IAM *authorizer.IAM
 }
 
 // Server is the data plane.
@@ -52,6 +55,7 @@ type Server struct {
 	log        *slog.Logger
 	snapshot   atomic.Pointer[deployment.Snapshot]
 	limiter    *throttle.Limiter
+	iam        *authorizer.IAM
 	transport  *http.Transport
 	insecure   *http.Transport
 	pool       sync.Pool
@@ -68,6 +72,7 @@ func New(opts Options) *Server {
 		execSuffix: ".execute-api." + opts.Region + ".amazonaws.com",
 		log:        opts.Logger,
 		limiter:    opts.Limiter,
+		iam:        opts.IAM,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -157,6 +162,9 @@ type request struct {
 
 	body               []byte // buffered request body, when a phase needed it
 	apiKey, apiKeyID   string
+	iamIdentity        *authorizer.Identity
+	lambdaResult       *authorizer.LambdaResult
+	claims             map[string]string
 	integrationStart   time.Time
 	integrationLatency time.Duration
 	integrationStatus  int
@@ -276,6 +284,20 @@ func (s *Server) finish(rc *request) {
 	}
 	if rc.method != nil {
 		rec.ResourceID = rc.method.ResourceID
+	}
+	if lr := rc.lambdaResult; lr != nil {
+		rec.AuthorizerPrincipalID = lr.PrincipalID
+		rec.Authorizer = lr.Context
+	}
+	if rc.claims != nil {
+		rec.AuthorizerClaims = rc.claims
+	}
+	if id := rc.iamIdentity; id != nil {
+		rec.UserArn = id.Principal.ARN
+		rec.Caller = id.Principal.UserID
+		rec.User = id.Principal.UserID
+		rec.AccessKey = id.AccessKeyID
+		rec.IdentityAccountID = id.Principal.Account
 	}
 	if rc.err != nil {
 		rec.ErrorMessage = rc.err.Message

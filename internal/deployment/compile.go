@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gatehouse/internal/apimodel"
+	"gatehouse/internal/authorizer"
 	"gatehouse/internal/gatewayresponse"
 	"gatehouse/internal/policy"
 	"gatehouse/internal/router"
@@ -30,6 +31,10 @@ type Method struct {
 	Integration       *Integration
 	// Validator checks required parameters and the body; nil validates nothing.
 	Validator *validation.Validator
+	// Authorizer is the CUSTOM or COGNITO_USER_POOLS authorizer; Scopes the method's
+	// authorizationScopes.
+	Authorizer *Authorizer
+	Scopes     []string
 }
 
 // Integration is a compiled integration.
@@ -111,7 +116,7 @@ type Compiled struct {
 
 // Compile turns a stored deployment into its served form. stageVars are substituted into
 // integration URIs at compile time (a stage is compiled per stage for that reason).
-func Compile(d *apimodel.Deployment, stageVars map[string]string) (*Compiled, error) {
+func Compile(d *apimodel.Deployment, stageVars map[string]string, inv authorizer.Invoker) (*Compiled, error) {
 	c := &Compiled{
 		DeploymentID:     d.ID,
 		APIID:            d.APIID,
@@ -126,6 +131,14 @@ func Compile(d *apimodel.Deployment, stageVars map[string]string) (*Compiled, er
 			return nil, fmt.Errorf("resource policy: %w", err)
 		}
 		c.Policy = pol
+	}
+	authorizers := map[string]*Authorizer{}
+	for id, a := range d.API.Authorizers {
+		ca, err := compileAuthorizer(a, inv)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer %s: %w", id, err)
+		}
+		authorizers[id] = ca
 	}
 	var models *validation.Models
 	if len(d.API.Models) > 0 {
@@ -148,6 +161,13 @@ func Compile(d *apimodel.Deployment, stageVars map[string]string) (*Compiled, er
 				HTTPMethod:        verb,
 				AuthorizationType: m.AuthorizationType,
 				APIKeyRequired:    m.APIKeyRequired,
+				Scopes:            m.AuthorizationScopes,
+			}
+			if m.AuthorizationType == "CUSTOM" || m.AuthorizationType == "COGNITO_USER_POOLS" {
+				cm.Authorizer = authorizers[m.AuthorizerID]
+				if cm.Authorizer == nil {
+					return nil, fmt.Errorf("%s %s: unknown authorizer %q", verb, res.Path, m.AuthorizerID)
+				}
 			}
 			if m.RequestValidatorID != "" {
 				v, err := validation.New(d.API.RequestValidators[m.RequestValidatorID], m, models)

@@ -5,6 +5,7 @@ import (
 
 	"gatehouse/internal/accesslog"
 	"gatehouse/internal/apimodel"
+	"gatehouse/internal/authorizer"
 )
 
 // Snapshot is everything the data plane serves, compiled. It is immutable once built:
@@ -70,6 +71,8 @@ type LogWriterFunc func(destinationARN string) (*accesslog.Writer, error)
 type Builder struct {
 	Region    string
 	LogWriter LogWriterFunc
+	// Invoker calls Lambda authorizer functions; nil makes them fail (500).
+	Invoker authorizer.Invoker
 	cache     map[string]cached
 }
 
@@ -121,7 +124,7 @@ func (b *Builder) Build(in Inputs) *Snapshot {
 		c, hit := b.cache[key]
 		if !hit || c.depRev != dv.Revision || c.stageRev != sv.Revision {
 			dep := dv.Value
-			comp, err := Compile(&dep, st.Variables)
+			comp, err := Compile(&dep, st.Variables, b.Invoker)
 			c = cached{depRev: dv.Revision, stageRev: sv.Revision, compiled: comp, err: err}
 			b.cache[key] = c
 		}
