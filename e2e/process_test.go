@@ -47,6 +47,7 @@ const (
 // addresses.
 func procTopology(controlPlane, public string, endpointPort int) string {
 	return fmt.Sprintf(`region: us-east-1
+dnsPort: 0
 controlPlane: {listen: %q}
 publicListener: {listen: %q}
 accounts:

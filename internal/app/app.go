@@ -32,8 +32,11 @@ import (
 	"gatehouse/internal/controlplane"
 	"gatehouse/internal/dataplane"
 	"gatehouse/internal/deployment"
+	"gatehouse/internal/dns"
+	"gatehouse/internal/ec2api"
 	"gatehouse/internal/network"
 	"gatehouse/internal/policy"
+	"gatehouse/internal/route53api"
 	"gatehouse/internal/store"
 	"gatehouse/internal/throttle"
 )
@@ -67,6 +70,7 @@ type Addrs struct {
 	Public       string
 	PublicHTTP   string
 	Endpoints    map[string][]EndpointAddrs // by vpce id
+	DNS          []dns.Listener
 }
 
 // App is a running gatehouse.
@@ -80,6 +84,9 @@ type App struct {
 	cp     *controlplane.Server
 	dp     *dataplane.Server
 	lim    *throttle.Limiter
+	dns    *dns.Server
+	r53    *route53api.Server
+	ec2    *ec2api.Server
 	reg    *prometheus.Registry
 	addrs  Addrs
 	ready  chan struct{}
@@ -144,6 +151,13 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	a.sinks = accesslog.NewSinks(opts.DataDir, a.log.With("component", "accesslog"))
+	a.dns, err = dns.New(ctx, dns.Options{Topology: t, Store: a.store, Logger: a.log.With("component", "dns")})
+	if err != nil {
+		return nil, fmt.Errorf("dns: %w", err)
+	}
+	a.addrs.DNS = a.dns.Listeners()
+	a.r53 = route53api.New(route53api.Options{Store: a.store, Topology: t, HealthStatus: a.dns.HealthCheckStatus, Logger: a.log.With("component", "route53")})
+	a.ec2 = ec2api.New(ec2api.Options{Topology: t, Logger: a.log.With("component", "ec2")})
 
 	a.cp = controlplane.New(controlplane.Options{
 		Store:  a.store,
@@ -301,8 +315,17 @@ func (a *App) Start(ctx context.Context) error {
 		cancel()
 		return err
 	}
+	if err := a.dns.Start(wctx); err != nil {
+		cancel()
+		return fmt.Errorf("dns: %w", err)
+	}
 	go func() {
 		defer close(a.done)
+		select {
+		case <-a.dns.Ready():
+		case <-wctx.Done():
+			return
+		}
 		w.run(wctx, a.ready)
 	}()
 	for i, srv := range a.servers {
@@ -359,6 +382,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) closeAll() {
+	if a.dns != nil {
+		_ = a.dns.Close()
+	}
 	for _, l := range a.listeners {
 		_ = l.Close()
 	}
@@ -420,6 +446,10 @@ func (a *App) controlPlaneHandler() http.Handler {
 		switch id.Service {
 		case "apigateway":
 			a.cp.ServeAPIGateway(w, r, controlplane.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
+		case "route53":
+			a.r53.ServeRoute53(w, r, route53api.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
+		case "ec2":
+			a.ec2.ServeEC2(w, r, ec2api.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
 		default:
 			awsproto.WriteJSONError(w, http.StatusBadRequest, "UnknownOperationException",
 				fmt.Sprintf("service %q is not supported by gatehouse", id.Service), reqID)

@@ -492,7 +492,7 @@ func (d *decoder) topology(root *yaml.Node) (t *Topology, ingressSet []bool) {
 				t.Functions = append(t.Functions, d.function(n, path))
 			})
 		}},
-	}, d.dnsFields(t)...))
+	}, append(d.dnsFields(t), d.vpcLinkFields(t)...)...))
 	return t, ingressSet
 }
 
@@ -558,7 +558,7 @@ func (d *decoder) vpc(n *yaml.Node, path string) VPC {
 		{"cidr", func(n *yaml.Node, path string) { v.CIDR = d.prefix(n, path, true) }},
 		{"enableDnsSupport", d.boolean(&v.EnableDNSSupport)},
 		{"enableDnsHostnames", d.boolean(&v.EnableDNSHostnames)},
-	}, d.vpcDNSFields(&v)...))
+	}, append(d.vpcDNSFields(&v), d.vpcLinkVPCFields(&v)...)...))
 	return v
 }
 

@@ -30,6 +30,11 @@ type Topology struct {
 	DNS DNS
 	// Functions are Lambda functions defined in the topology (functions.go).
 	Functions []Function
+	// TunnelListener, TargetGroups and LoadBalancers are the private-integration
+	// infrastructure: where link agents connect, and ELBv2 objects (vpclink.go).
+	TunnelListener TunnelListener
+	TargetGroups   []TargetGroup
+	LoadBalancers  []LoadBalancer
 }
 
 // ControlPlane configures the control-plane listener (YAML key controlPlane).
@@ -126,6 +131,11 @@ type VPC struct {
 	DNSAddress netip.Addr
 	// Subnets are the VPC's subnets (optional; dns.go).
 	Subnets []Subnet
+	// Routable says whether gatehouse reaches the VPC's addresses directly (YAML key
+	// routable); nil means the default, see DirectlyRoutable (vpclink.go).
+	Routable *bool
+	// AgentTokens are tokens link agents join this VPC with (YAML key agentTokens).
+	AgentTokens []string
 }
 
 // VPCEndpoint is an interface VPC endpoint for execute-api

@@ -28,6 +28,7 @@ import (
 // from 127.20.0.0/16.
 const TwoVPCs = `
 region: us-east-1
+dnsPort: 0
 controlPlane: {listen: 127.0.0.1:0}
 publicListener: {listen: 127.0.0.1:0, httpListen: 127.0.0.1:0}
 accounts:
@@ -122,6 +123,10 @@ func Ephemeral(topo *config.Topology) *config.Topology {
 	c.PublicListener.Listen = withPort0(c.PublicListener.Listen)
 	if c.PublicListener.HTTPListen != "" {
 		c.PublicListener.HTTPListen = withPort0(c.PublicListener.HTTPListen)
+	}
+	c.DNS.Port = 0
+	if c.DNS.PublicResolver.Listen != "" {
+		c.DNS.PublicResolver.Listen = withPort0(c.DNS.PublicResolver.Listen)
 	}
 	c.VPCEndpoints = append([]config.VPCEndpoint(nil), topo.VPCEndpoints...)
 	for i := range c.VPCEndpoints {
