@@ -34,6 +34,8 @@ import (
 	"gatehouse/internal/deployment"
 	"gatehouse/internal/dns"
 	"gatehouse/internal/ec2api"
+	"gatehouse/internal/function"
+	"gatehouse/internal/lambdaapi"
 	"gatehouse/internal/network"
 	"gatehouse/internal/policy"
 	"gatehouse/internal/route53api"
@@ -84,6 +86,8 @@ type App struct {
 	cp     *controlplane.Server
 	dp     *dataplane.Server
 	lim    *throttle.Limiter
+	fnHost *function.Host
+	lam    *lambdaapi.Server
 	dns    *dns.Server
 	r53    *route53api.Server
 	ec2    *ec2api.Server
@@ -187,17 +191,29 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		AccountOverrides: overrides,
 		Logger:           a.log.With("component", "throttle"),
 	})
+	fns := function.FromTopology(t)
+	a.fnHost, err = function.NewHost(function.HostOptions{Region: t.Region, DataDir: opts.DataDir,
+		Logger: a.log.With("component", "functions"), Functions: fns})
+	if err != nil {
+		return nil, fmt.Errorf("functions: %w", err)
+	}
+	a.lam, err = lambdaapi.New(lambdaapi.Options{Store: a.store, Host: a.fnHost, DataDir: opts.DataDir, Region: t.Region,
+		Topology: fns, VPCOf: function.VPCResolver(t), Logger: a.log.With("component", "lambda")})
+	if err != nil {
+		return nil, fmt.Errorf("lambda: %w", err)
+	}
 	dir, err := authorizer.NewDirectory(iamDirectory(t))
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	iam := authorizer.NewIAM(dir, authorizer.IAMConfig{Region: t.Region})
 	a.dp = dataplane.New(dataplane.Options{
-		IAM:      iam,
-		Region:   t.Region,
-		Logger:   a.log.With("component", "dataplane"),
-		Registry: a.reg,
-		Limiter:  a.lim,
+		IAM:       iam,
+		Functions: functionsAdapter{a.fnHost, a.lam},
+		Region:    t.Region,
+		Logger:    a.log.With("component", "dataplane"),
+		Registry:  a.reg,
+		Limiter:   a.lim,
 	})
 
 	tlsCfg, err := a.ca.ServerTLSConfig([]string{
@@ -310,7 +326,13 @@ func (a *App) Start(ctx context.Context) error {
 			a.log.Warn("loading usage counters", "err", err)
 		}
 	}
-	w, err := newWatcher(wctx, a.store, &deployment.Builder{Region: a.topo.Region, LogWriter: a.sinks.Writer}, publish, a.log.With("component", "watcher"))
+	go func() {
+		if err := a.lam.Sync(wctx); err != nil && wctx.Err() == nil {
+			a.log.Error("lambda sync stopped", "err", err)
+		}
+	}()
+	builder := &deployment.Builder{Region: a.topo.Region, LogWriter: a.sinks.Writer, Invoker: authorizerInvoker{a.fnHost}}
+	w, err := newWatcher(wctx, a.store, builder, publish, a.log.With("component", "watcher"))
 	if err != nil {
 		cancel()
 		return err
@@ -321,10 +343,12 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	go func() {
 		defer close(a.done)
-		select {
-		case <-a.dns.Ready():
-		case <-wctx.Done():
-			return
+		for _, ready := range []<-chan struct{}{a.dns.Ready(), a.lam.Synced()} {
+			select {
+			case <-ready:
+			case <-wctx.Done():
+				return
+			}
 		}
 		w.run(wctx, a.ready)
 	}()
@@ -372,6 +396,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 			<-a.done
 		}
 		a.dp.Close()
+		if err := a.lam.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := a.fnHost.Close(); err != nil {
+			errs = append(errs, err)
+		}
 		if err := a.lim.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("flushing usage counters: %w", err))
 		}
@@ -428,7 +458,7 @@ func (a *App) controlPlaneHandler() http.Handler {
 			}
 		}
 		reqID := awsproto.NewRequestID()
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 10<<20))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lambdaapi.MaxRequestSize))
 		if err != nil {
 			awsproto.WriteJSONError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Request payload is too large", reqID)
 			return
@@ -446,6 +476,8 @@ func (a *App) controlPlaneHandler() http.Handler {
 		switch id.Service {
 		case "apigateway":
 			a.cp.ServeAPIGateway(w, r, controlplane.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
+		case "lambda":
+			a.lam.ServeLambda(w, r, lambdaapi.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
 		case "route53":
 			a.r53.ServeRoute53(w, r, route53api.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
 		case "ec2":
@@ -647,4 +679,32 @@ func iamDirectory(t *config.Topology) authorizer.DirectoryConfig {
 		cfg.Accounts = append(cfg.Accounts, da)
 	}
 	return cfg
+}
+
+// functionsAdapter gives the data plane the function host and API Gateway's invoke
+// permissions (kept by the Lambda control plane).
+type functionsAdapter struct {
+	host *function.Host
+	lam  *lambdaapi.Server
+}
+
+func (f functionsAdapter) Invoke(ctx context.Context, ref string, payload []byte) (function.Result, error) {
+	return f.host.Invoke(ctx, ref, payload)
+}
+
+func (f functionsAdapter) AllowsInvoke(functionARN, principal, sourceARN string) bool {
+	return f.lam.AllowsInvoke(functionARN, principal, sourceARN)
+}
+
+// authorizerInvoker calls Lambda authorizer functions on the function host. A function
+// error is reported with its errorMessage, which is how "Unauthorized" reaches the
+// authorizer.
+type authorizerInvoker struct{ host *function.Host }
+
+func (a authorizerInvoker) Invoke(ctx context.Context, fnARN string, payload []byte) ([]byte, string, error) {
+	res, err := a.host.Invoke(ctx, fnARN, payload)
+	if err != nil {
+		return nil, "", err
+	}
+	return res.Payload, res.FunctionError, nil
 }

@@ -26,6 +26,8 @@ func (s *Server) integrate(rc *request) *Error {
 		return s.mock(rc, in)
 	case apimodel.IntegrationHTTPProxy, apimodel.IntegrationHTTP:
 		return s.proxy(rc, in)
+	case apimodel.IntegrationAWSProxy:
+		return s.lambdaProxy(rc, in)
 	default:
 		return errConfig(errors.New("integration type " + in.Type + " is not supported yet"))
 	}

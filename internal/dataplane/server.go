@@ -46,6 +46,8 @@ type Options struct {
 	Limiter *throttle.Limiter
 	// IAM authenticates and authorizes AWS_IAM methods; nil makes them fail (500).
 	IAM *authorizer.IAM
+	// Functions runs Lambda proxy integrations; nil makes them fail (500).
+	Functions Functions
 }
 
 // Server is the data plane.
@@ -56,6 +58,7 @@ type Server struct {
 	snapshot   atomic.Pointer[deployment.Snapshot]
 	limiter    *throttle.Limiter
 	iam        *authorizer.IAM
+	functions  Functions
 	transport  *http.Transport
 	insecure   *http.Transport
 	pool       sync.Pool
@@ -73,6 +76,7 @@ func New(opts Options) *Server {
 		log:        opts.Logger,
 		limiter:    opts.Limiter,
 		iam:        opts.IAM,
+		functions:  opts.Functions,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

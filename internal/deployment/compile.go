@@ -61,6 +61,8 @@ type Integration struct {
 	Responses       []*IntegrationResponse
 	DefaultResponse *IntegrationResponse
 	TLSInsecure     bool
+	// FunctionARN is the Lambda function of an AWS_PROXY integration.
+	FunctionARN string
 }
 
 // ParamMapping is integration.request.{header|querystring}.Name = source.
@@ -234,6 +236,9 @@ func unquoteStatic(v string) string {
 	return v
 }
 
+// lambdaURIRe matches arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations.
+var lambdaURIRe = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/(.+)/invocations$`)
+
 var stageVarRef = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]+)\}`)
 
 func compileIntegration(in *apimodel.Integration, stageVars map[string]string) (*Integration, error) {
@@ -276,6 +281,15 @@ func compileIntegration(in *apimodel.Integration, stageVars map[string]string) (
 			return nil, fmt.Errorf("invalid integration uri %q", in.URI)
 		}
 		ci.Scheme, ci.Host, ci.Path = scheme, host, splitTemplate(path)
+	case apimodel.IntegrationAWSProxy:
+		raw := stageVarRef.ReplaceAllStringFunc(in.URI, func(m string) string {
+			return stageVars[stageVarRef.FindStringSubmatch(m)[1]]
+		})
+		m := lambdaURIRe.FindStringSubmatch(raw)
+		if m == nil {
+			return nil, fmt.Errorf("AWS_PROXY integration uri %q is not a Lambda invocation URI", in.URI)
+		}
+		ci.FunctionARN = m[1]
 	case apimodel.IntegrationMock:
 		tpl, ok := pickTemplate(in.RequestTemplates)
 		ci.MockStatus = 200

@@ -73,7 +73,7 @@ type Builder struct {
 	LogWriter LogWriterFunc
 	// Invoker calls Lambda authorizer functions; nil makes them fail (500).
 	Invoker authorizer.Invoker
-	cache     map[string]cached
+	cache   map[string]cached
 }
 
 type cached struct {

@@ -1,0 +1,19 @@
+//go:build unix && !linux
+
+package function
+
+import (
+	"os"
+	"syscall"
+)
+
+// sysProcAttr puts a runtime process in its own process group, so a timeout
+// kills everything it started.
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+// killGroup sends SIGKILL to p's process group.
+func killGroup(p *os.Process) {
+	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil {
+		_ = p.Kill()
+	}
+}
