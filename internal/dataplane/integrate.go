@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"gatehouse/internal/apimodel"
 	"gatehouse/internal/deployment"
+	"gatehouse/internal/upstream"
 )
 
 // integrate runs the method's integration and writes the response.
@@ -56,106 +56,80 @@ func (s *Server) mock(rc *request, in *deployment.Integration) *Error {
 	return nil
 }
 
-// hopHeaders are removed in both directions (RFC 9110 §7.6.1).
-var hopHeaders = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
+// toBackendOmit are request headers API Gateway does not pass to the backend.
+var toBackendOmit = []string{"X-Apigw-Api-Id"}
 
-// proxy forwards the request to an HTTP backend. HTTP_PROXY passes the request and the
-// response through; HTTP (without mapping templates, which come later) does the same and
-// then selects the integration response by the backend status.
+// proxy forwards the request to an HTTP backend over the upstream connection pool.
+// HTTP_PROXY passes the request and the response through; HTTP (without mapping
+// templates, which come later) does the same and then selects the integration response
+// by the backend status.
 func (s *Server) proxy(rc *request, in *deployment.Integration) *Error {
 	r := rc.r
-	rawPath := s.backendPath(rc, in)
-	u := &url.URL{Scheme: in.Scheme, Host: in.Host, RawPath: rawPath}
-	if p, err := url.PathUnescape(rawPath); err == nil {
-		u.Path = p
-	} else {
-		u.Path, u.RawPath = rawPath, ""
-	}
-	switch {
-	case in.Type == apimodel.IntegrationHTTPProxy && r.URL.RawQuery != "" && in.Query != "":
-		u.RawQuery = in.Query + "&" + r.URL.RawQuery
-	case in.Type == apimodel.IntegrationHTTPProxy && r.URL.RawQuery != "":
-		u.RawQuery = r.URL.RawQuery
-	default:
-		u.RawQuery = in.Query
+	target := s.backendPath(rc, in)
+	query := in.Query
+	if in.Type == apimodel.IntegrationHTTPProxy && r.URL.RawQuery != "" {
+		if query != "" {
+			query += "&" + r.URL.RawQuery
+		} else {
+			query = r.URL.RawQuery
+		}
 	}
 	if len(in.QueryParams) > 0 {
-		q := u.Query()
+		q, _ := url.ParseQuery(query)
 		for _, p := range in.QueryParams {
 			if v, ok := rc.paramValue(p); ok {
 				q.Set(p.Name, v)
 			}
 		}
-		u.RawQuery = q.Encode()
+		query = q.Encode()
+	}
+	if query != "" {
+		target += "?" + query
 	}
 	method := in.HTTPMethod
-	if method == "" || in.Type == apimodel.IntegrationHTTPProxy && in.HTTPMethod == "" {
+	if method == "" {
 		method = r.Method
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout)
-	defer cancel()
-	out := &http.Request{
-		Method:     method,
-		URL:        u,
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     make(http.Header, len(r.Header)+6),
-		Host:       in.Host,
-	}
-	for k, vs := range r.Header {
-		out.Header[k] = vs
-	}
-	for _, h := range hopHeaders {
-		delete(out.Header, h)
-	}
-	if c := r.Header.Get("Connection"); c != "" {
-		for _, f := range strings.Split(c, ",") {
-			out.Header.Del(strings.TrimSpace(f))
-		}
-	}
-	delete(out.Header, "X-Apigw-Api-Id")
+	extra := rc.upExtra[:0]
 	for _, p := range in.HeaderParams {
 		if v, ok := rc.paramValue(p); ok {
-			out.Header.Set(p.Name, v)
+			extra = upstream.SetField(extra, p.Name, v)
 		}
 	}
 	ip := rc.sourceIP.String()
 	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
 		ip = strings.Join(prior, ", ") + ", " + ip
 	}
-	out.Header["X-Forwarded-For"] = []string{ip}
+	extra = upstream.SetField(extra, "X-Forwarded-For", ip)
 	if o := rc.origin; !o.Public {
-		out.Header["X-Amzn-Vpc-Id"] = []string{o.VpcID}
-		out.Header["X-Amzn-Vpce-Id"] = []string{o.VpceID}
-		out.Header["X-Amzn-Vpce-Config"] = []string{"1"}
+		extra = upstream.SetField(extra, "X-Amzn-Vpc-Id", o.VpcID)
+		extra = upstream.SetField(extra, "X-Amzn-Vpce-Id", o.VpceID)
+		extra = upstream.SetField(extra, "X-Amzn-Vpce-Config", "1")
 		if r.TLS != nil {
-			out.Header["X-Amzn-Tls-Version"] = []string{tlsVersionName(r.TLS.Version)}
+			extra = upstream.SetField(extra, "X-Amzn-Tls-Version", tlsVersionName(r.TLS.Version))
 		}
 	}
+	req := &rc.upReq
+	*req = upstream.Request{Method: method, Scheme: in.Scheme, Host: in.Host, Target: target,
+		Header: r.Header, StripHopByHop: true, Omit: toBackendOmit, Extra: extra}
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		out.Body = http.MaxBytesReader(nil, r.Body, maxBodyBytes)
-		out.ContentLength = r.ContentLength
-	} else {
-		out.Body = http.NoBody
+		req.Body = http.MaxBytesReader(nil, r.Body, maxBodyBytes)
+		req.ContentLength = r.ContentLength
 	}
-	out = out.WithContext(ctx)
 
-	tr := s.transport
+	pool := s.backends
 	if in.TLSInsecure {
-		tr = s.insecure
+		pool = s.insecureBackends
 	}
 	rc.integrationStart = time.Now()
-	resp, err := tr.RoundTrip(out)
-	if err != nil {
+	req.Deadline = rc.integrationStart.Add(in.Timeout)
+	resp := &rc.upResp
+	if err := pool.Do(r.Context(), req, resp); err != nil {
 		rc.integrationLatency = time.Since(rc.integrationStart)
-		return classifyBackendError(ctx, err)
+		return classifyBackendError(err)
 	}
-	defer resp.Body.Close()
+	defer resp.Close()
 	rc.integrationStatus = resp.StatusCode
 
 	status := resp.StatusCode
@@ -178,18 +152,13 @@ func (s *Server) proxy(rc *request, in *deployment.Integration) *Error {
 			h.Set("Content-Type", "application/json")
 		}
 	} else {
-		for k, vs := range resp.Header {
-			h[k] = vs
-		}
-		for _, hh := range hopHeaders {
-			delete(h, hh)
-		}
+		resp.Header.CopyTo(h)
 	}
 	h.Set("x-amzn-RequestId", rc.requestID)
 	h.Set("x-amz-apigw-id", rc.extendedID)
 	rc.w.WriteHeader(status)
 	bp := copyBufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(rc.w, resp.Body, *bp)
+	_, err := io.CopyBuffer(rc.w, resp, *bp)
 	copyBufs.Put(bp)
 	rc.integrationLatency = time.Since(rc.integrationStart)
 	if err != nil {
@@ -200,12 +169,12 @@ func (s *Server) proxy(rc *request, in *deployment.Integration) *Error {
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-func classifyBackendError(ctx context.Context, err error) *Error {
+func classifyBackendError(err error) *Error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
 		return errTooLarge(http.StatusRequestEntityTooLarge, "Request Too Long")
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, upstream.ErrTimeout):
 		return errTimeout(err)
 	default:
 		return errIntegration(http.StatusBadGateway, err)

@@ -24,6 +24,7 @@ import (
 	"gatehouse/internal/policy"
 	"gatehouse/internal/router"
 	"gatehouse/internal/throttle"
+	"gatehouse/internal/upstream"
 )
 
 // Origin describes the listener a request arrived on: the public listener or one address
@@ -52,18 +53,18 @@ type Options struct {
 
 // Server is the data plane.
 type Server struct {
-	region     string
-	execSuffix string
-	log        *slog.Logger
-	snapshot   atomic.Pointer[deployment.Snapshot]
-	limiter    *throttle.Limiter
-	iam        *authorizer.IAM
-	functions  Functions
-	transport  *http.Transport
-	insecure   *http.Transport
-	pool       sync.Pool
-	requests   *prometheus.CounterVec
-	latency    prometheus.Histogram
+	region           string
+	execSuffix       string
+	log              *slog.Logger
+	snapshot         atomic.Pointer[deployment.Snapshot]
+	limiter          *throttle.Limiter
+	iam              *authorizer.IAM
+	functions        Functions
+	backends         *upstream.Pool
+	insecureBackends *upstream.Pool
+	pool             sync.Pool
+	requests         *prometheus.CounterVec
+	latency          prometheus.Histogram
 	// okCounters caches requests_total{code=class, response_type=""}, the hot path.
 	okCounters [4]prometheus.Counter
 }
@@ -81,8 +82,8 @@ func New(opts Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.transport = newTransport(opts.BackendTLS, false)
-	s.insecure = newTransport(opts.BackendTLS, true)
+	s.backends = newBackendPool(opts.BackendTLS, false)
+	s.insecureBackends = newBackendPool(opts.BackendTLS, true)
 	s.pool.New = func() any { return new(request) }
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "gatehouse", Subsystem: "dataplane", Name: "requests_total",
@@ -101,25 +102,14 @@ func New(opts Options) *Server {
 	return s
 }
 
-func newTransport(base *tls.Config, insecure bool) *http.Transport {
-	var tc *tls.Config
+func newBackendPool(base *tls.Config, insecure bool) *upstream.Pool {
+	tc := &tls.Config{}
 	if base != nil {
 		tc = base.Clone()
-	} else {
-		tc = &tls.Config{}
 	}
 	tc.InsecureSkipVerify = insecure
-	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tc,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-	}
+	return upstream.New(upstream.Options{TLSConfig: tc, DialTimeout: 10 * time.Second, KeepAlive: 30 * time.Second,
+		MaxIdlePerHost: 512, IdleTimeout: 90 * time.Second, ExpectContinueTimeout: time.Second})
 }
 
 // SetSnapshot swaps in a new snapshot; requests in flight finish on the old one.
@@ -135,8 +125,8 @@ func (s *Server) Handler(o *Origin) http.Handler {
 
 // Close releases idle backend connections.
 func (s *Server) Close() {
-	s.transport.CloseIdleConnections()
-	s.insecure.CloseIdleConnections()
+	s.backends.CloseIdle()
+	s.insecureBackends.CloseIdle()
 }
 
 // request is the per-request state (the typed holder of $context), pooled.
@@ -169,6 +159,9 @@ type request struct {
 	iamIdentity        *authorizer.Identity
 	lambdaResult       *authorizer.LambdaResult
 	claims             map[string]string
+	upReq              upstream.Request
+	upResp             upstream.Response
+	upExtra            [8]upstream.Field
 	integrationStart   time.Time
 	integrationLatency time.Duration
 	integrationStatus  int
