@@ -193,6 +193,12 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Producing a 7 MB response takes longer than 1 s on a loaded machine under -race.
+	big := faultyFunction(t, "faulty-big")
+	big.Timeout = 30
+	if err := h.Put(big, 1); err != nil {
+		t.Fatal(err)
+	}
 	initFn("init-crash", "crash")
 	initFn("init-hang", "hang")
 	initFn("init-error", "error")
@@ -233,7 +239,7 @@ func TestFaults(t *testing.T) {
 				t.Fatalf("got %s", res.Payload)
 			}
 		}},
-		{"response over 6 MB", "faulty", "big", 7 << 20, func(t *testing.T, res Result) {
+		{"response over 6 MB", "faulty-big", "big", 7 << 20, func(t *testing.T, res Result) {
 			d := decodeError(t, res)
 			if d.ErrorType != "Function.ResponseSizeTooLarge" ||
 				!strings.HasSuffix(d.ErrorMessage, "exceeded maximum allowed payload size (6291456 bytes).") {
