@@ -24,16 +24,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gatehouse/internal/accesslog"
+	"gatehouse/internal/apigwv2api"
 	"gatehouse/internal/apimodel"
 	"gatehouse/internal/authorizer"
 	"gatehouse/internal/awsproto"
 	"gatehouse/internal/certs"
+	"gatehouse/internal/cloudmapapi"
 	"gatehouse/internal/config"
 	"gatehouse/internal/controlplane"
 	"gatehouse/internal/dataplane"
 	"gatehouse/internal/deployment"
 	"gatehouse/internal/dns"
 	"gatehouse/internal/ec2api"
+	"gatehouse/internal/elbv2api"
 	"gatehouse/internal/function"
 	"gatehouse/internal/lambdaapi"
 	"gatehouse/internal/network"
@@ -90,6 +93,9 @@ type App struct {
 	lam    *lambdaapi.Server
 	dns    *dns.Server
 	r53    *route53api.Server
+	elb    *elbv2api.Server
+	cmap   *cloudmapapi.Server
+	apiv2  *apigwv2api.Server
 	ec2    *ec2api.Server
 	reg    *prometheus.Registry
 	addrs  Addrs
@@ -162,11 +168,23 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	a.addrs.DNS = a.dns.Listeners()
 	a.r53 = route53api.New(route53api.Options{Store: a.store, Topology: t, HealthStatus: a.dns.HealthCheckStatus, Logger: a.log.With("component", "route53")})
 	a.ec2 = ec2api.New(ec2api.Options{Topology: t, Logger: a.log.With("component", "ec2")})
+	a.elb = elbv2api.New(elbv2api.Options{Store: a.store, Topology: t, Logger: a.log.With("component", "elbv2")})
+	a.cmap = cloudmapapi.New(cloudmapapi.Options{Store: a.store, Topology: t, Logger: a.log.With("component", "servicediscovery")})
+	a.apiv2 = apigwv2api.New(apigwv2api.Options{Store: a.store, Topology: t, Logger: a.log.With("component", "apigatewayv2")})
 
+	vpcOwner := func(id string) (string, bool) {
+		v, ok := t.VPC(id)
+		if !ok {
+			return "", false
+		}
+		return v.Account, true
+	}
 	a.cp = controlplane.New(controlplane.Options{
-		Store:  a.store,
-		Region: t.Region,
-		Logger: a.log.With("component", "controlplane"),
+		Store:           a.store,
+		Region:          t.Region,
+		Logger:          a.log.With("component", "controlplane"),
+		IssueClientCert: a.ca.IssueClientPEM,
+		VPCOwner:        vpcOwner,
 		KnownVPCEndpoint: func(id string) bool {
 			_, ok := t.Endpoint(id)
 			return ok
@@ -475,7 +493,15 @@ func (a *App) controlPlaneHandler() http.Handler {
 		}
 		switch id.Service {
 		case "apigateway":
+			if strings.HasPrefix(r.URL.Path, "/v2/") {
+				a.apiv2.ServeAPIGatewayV2(w, r, apigwv2api.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
+				return
+			}
 			a.cp.ServeAPIGateway(w, r, controlplane.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
+		case "elasticloadbalancing":
+			a.elb.ServeELBv2(w, r, elbv2api.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
+		case "servicediscovery":
+			a.cmap.ServeCloudMap(w, r, cloudmapapi.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
 		case "lambda":
 			a.lam.ServeLambda(w, r, lambdaapi.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
 		case "route53":

@@ -411,3 +411,20 @@ func (r *renewer) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	r.cert = next
 	return next, nil
 }
+
+// IssueClientPEM issues a client certificate for cn (a DNS-name-shaped identifier) and
+// returns it and its private key as PEM: what GenerateClientCertificate hands out for a
+// stage to present to backends.
+func (c *CA) IssueClientPEM(cn string) (certPEM, keyPEM []byte, err error) {
+	cert, err := c.issue([]string{cn}, nil, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("certs: %w", err)
+	}
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	return certPEM, keyPEM, nil
+}

@@ -124,6 +124,9 @@ func (s *Server) createDeployment(c *call) (int, any, error) {
 	if err := checkDeployable(api); err != nil {
 		return 0, nil, err
 	}
+	if err := s.awaitVpcLinks(c, api, stageName, in.Variables); err != nil {
+		return 0, nil, err
+	}
 
 	var meta apimodel.DeploymentMeta
 	for attempt := 0; ; attempt++ {

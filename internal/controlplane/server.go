@@ -47,6 +47,22 @@ type Options struct {
 	// KnownVPCEndpoint, when set, reports whether a vpce id exists; vpcEndpointIds naming
 	// an unknown endpoint are then rejected. Nil accepts any well-formed id.
 	KnownVPCEndpoint func(id string) bool
+	// IssueClientCert issues a client certificate (PEM certificate and key) from
+	// gatehouse's CA for GenerateClientCertificate; cn is the certificate id. Nil makes
+	// GenerateClientCertificate fail with BadRequestException.
+	IssueClientCert func(cn string) (certPEM, keyPEM []byte, err error)
+	// VPCOwner reports the account that owns a topology VPC (agent-token calls). Nil
+	// makes every agent-token call fail with NotFoundException.
+	VPCOwner func(vpcID string) (account string, ok bool)
+	// VpcLinkCheck decides the status of PENDING VPC links (vpclinks.go). Nil makes a
+	// link AVAILABLE when it is next read, as long as its load balancers exist.
+	VpcLinkCheck VpcLinkChecker
+	// VpcLinkWait bounds how long CreateDeployment waits for PENDING VPC links.
+	// Default 30 s.
+	VpcLinkWait time.Duration
+	// VpcLinkDeleteDelay is how long a deleted VPC link stays DELETING before it is
+	// removed. Default 2 s.
+	VpcLinkDeleteDelay time.Duration
 }
 
 // Caller is the verified identity of a request: the account its access key belongs to.
@@ -62,6 +78,12 @@ type Server struct {
 	now       func() time.Time
 	knownVPCE func(string) bool
 	mux       *http.ServeMux
+
+	issueClientCert    func(cn string) (certPEM, keyPEM []byte, err error)
+	vpcOwner           func(vpcID string) (string, bool)
+	vpcLinkCheck       VpcLinkChecker
+	vpcLinkWait        time.Duration
+	vpcLinkDeleteDelay time.Duration
 
 	// locks serializes, within this process, read-modify-write cycles on one store
 	// key (striped by key hash). The store's revisions already make concurrent writers
@@ -79,6 +101,18 @@ func New(opts Options) *Server {
 		now:       opts.Now,
 		knownVPCE: opts.KnownVPCEndpoint,
 		mux:       http.NewServeMux(),
+
+		issueClientCert:    opts.IssueClientCert,
+		vpcOwner:           opts.VPCOwner,
+		vpcLinkCheck:       opts.VpcLinkCheck,
+		vpcLinkWait:        opts.VpcLinkWait,
+		vpcLinkDeleteDelay: opts.VpcLinkDeleteDelay,
+	}
+	if s.vpcLinkWait <= 0 {
+		s.vpcLinkWait = defaultVpcLinkWait
+	}
+	if s.vpcLinkDeleteDelay <= 0 {
+		s.vpcLinkDeleteDelay = defaultVpcLinkDelete
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
@@ -253,6 +287,25 @@ func (s *Server) routes() {
 	s.handle("GET /tags/{resource_arn...}", s.getTags)
 	s.handle("PUT /tags/{resource_arn...}", s.tagResource)
 	s.handle("DELETE /tags/{resource_arn...}", s.untagResource)
+
+	s.handle("POST /vpclinks", s.createVpcLink)
+	s.handle("GET /vpclinks", s.getVpcLinks)
+	s.handle("GET /vpclinks/{vpclink_id}", s.getVpcLink)
+	s.handle("PATCH /vpclinks/{vpclink_id}", s.updateVpcLink)
+	s.handle("DELETE /vpclinks/{vpclink_id}", s.deleteVpcLink)
+
+	s.handle("POST /clientcertificates", s.generateClientCertificate)
+	s.handle("GET /clientcertificates", s.getClientCertificates)
+	s.handle("GET /clientcertificates/{clientcertificate_id}", s.getClientCertificate)
+	s.handle("PATCH /clientcertificates/{clientcertificate_id}", s.updateClientCertificate)
+	s.handle("DELETE /clientcertificates/{clientcertificate_id}", s.deleteClientCertificate)
+
+	// gatehouse extension: link agent tokens (agenttokens.go).
+	const tokens = "/gatehouse/vpcs/{vpc_id}/agenttokens"
+	s.handle("POST "+tokens, s.createAgentToken)
+	s.handle("GET "+tokens, s.getAgentTokens)
+	s.handle("GET "+tokens+"/{token_id}", s.getAgentToken)
+	s.handle("DELETE "+tokens+"/{token_id}", s.deleteAgentToken)
 
 	s.handle("/", func(*call) (int, any, error) { return 0, nil, errUnknownOperation() })
 }

@@ -351,6 +351,9 @@ func (s *Server) updateStage(c *call) (int, any, error) {
 	if _, err := s.loadAPI(c, apiID, nil); err != nil {
 		return 0, nil, err
 	}
+	if err := s.checkStageClientCertificates(c, ops); err != nil {
+		return 0, nil, err
+	}
 	// Deployment ids named by the patch are checked before the read-modify-write.
 	for i := range ops {
 		p := &ops[i]

@@ -1,0 +1,41 @@
+// Package elbv2api serves the part of the Elastic Load Balancing v2 API (query
+// protocol, version 2015-12-01) that private integrations need: load balancers
+// (network and application), target groups with their health check settings,
+// target registration, listeners (TCP and TLS on network load balancers, HTTP
+// and HTTPS on application load balancers), listener rules (path-pattern and
+// host-header conditions, forward and fixed-response actions) and
+// DescribeTargetHealth.
+//
+// Requests arrive already authenticated (SigV4, service "elasticloadbalancing");
+// ServeELBv2 gets the caller's account, and each account sees only its own
+// resources. Load balancers live in the topology's VPC subnets
+// (config.VPC.Subnets); target groups in a VPC of the caller's account.
+//
+// The documents are apimodel's (network.go) in the store bucket
+// apimodel.BucketELB: the internal/vpclink runtime watches them and builds its
+// listeners, balancers and health checkers from them. Target health is not
+// stored: DescribeTargetHealth asks the runtime through HealthSource.
+//
+// Wire format: form-encoded requests (Action=...&Version=2015-12-01, lists as
+// Name.member.N), XML responses
+// <{Action}Response xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
+// <{Action}Result>...</{Action}Result><ResponseMetadata><RequestId/></ResponseMetadata>
+// </{Action}Response>, and errors as
+// <ErrorResponse><Error><Type>Sender</Type><Code/><Message/></Error><RequestId/></ErrorResponse>
+// with HTTP 400 (botocore's elbv2 model: every modelled error is a 400 sender
+// fault).
+//
+// Behaviour notes (differences from AWS are deliberate and listed here):
+//   - Load balancers are created in state "active" (AWS passes through
+//     "provisioning" for a few minutes); waiters succeed at once.
+//   - Only forward and fixed-response actions are accepted (fixed-response on
+//     application load balancers only, as on AWS); redirect and the
+//     authenticate actions are refused with InvalidLoadBalancerAction.
+//   - Target groups support protocols HTTP, HTTPS, TCP and TLS and target types
+//     ip and instance (instance targets are stored but gatehouse cannot resolve
+//     them unless the runtime maps them); UDP, TCP_UDP, GENEVE, lambda and alb
+//     targets are refused.
+//   - Names are unique per account; the check is serialized within one process
+//     (two gatehouse nodes creating the same name at the same instant may both
+//     succeed).
+package elbv2api
