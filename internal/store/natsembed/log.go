@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -27,10 +28,16 @@ func (a *slogAdapter) logf(level slog.Level, format string, v []any) {
 }
 
 func (a *slogAdapter) Noticef(format string, v ...any) { a.logf(slog.LevelDebug, format, v) } // the banner is noise for gatehouse users
-func (a *slogAdapter) Warnf(format string, v ...any)   { a.logf(slog.LevelWarn, format, v) }
-func (a *slogAdapter) Errorf(format string, v ...any)  { a.logf(slog.LevelError, format, v) }
-func (a *slogAdapter) Debugf(format string, v ...any)  { a.logf(slog.LevelDebug, format, v) }
-func (a *slogAdapter) Tracef(format string, v ...any)  { a.logf(slog.LevelDebug-4, format, v) }
+func (a *slogAdapter) Warnf(format string, v ...any) {
+	level := slog.LevelWarn
+	if strings.HasPrefix(format, "Maximum payloads over") {
+		level = slog.LevelDebug // gatehouse chose 8 MB values on purpose (large REST API documents)
+	}
+	a.logf(level, format, v)
+}
+func (a *slogAdapter) Errorf(format string, v ...any) { a.logf(slog.LevelError, format, v) }
+func (a *slogAdapter) Debugf(format string, v ...any) { a.logf(slog.LevelDebug, format, v) }
+func (a *slogAdapter) Tracef(format string, v ...any) { a.logf(slog.LevelDebug-4, format, v) }
 
 func (a *slogAdapter) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
