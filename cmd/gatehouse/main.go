@@ -1,6 +1,7 @@
 // Command gatehouse runs a self-hosted, AWS-compatible API Gateway for private APIs.
 //
 //	gatehouse serve [--config topology.yaml] [--data-dir DIR] [--nats-url URL]
+//	gatehouse link-agent --join HOST:PORT --token T --ca CA.pem
 //	gatehouse default-config      print the embedded default topology
 //	gatehouse version
 package main
@@ -20,6 +21,7 @@ import (
 
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
+	"gatehouse/internal/linkagent"
 )
 
 const version = "0.1.0"
@@ -36,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "link-agent":
+		return linkagent.Main(args[1:], stdout, stderr)
 	case "default-config":
 		_, _ = stdout.Write(config.DefaultYAML())
 		return 0
@@ -54,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   gatehouse serve [--config topology.yaml] [--data-dir DIR] [--nats-url URL] [--log-level LEVEL] [--pprof]
+  gatehouse link-agent --join HOST:PORT --token T --ca CA.pem
+                               run inside a private network: carry VPC-link traffic to it
   gatehouse default-config     print the embedded default topology (YAML)
   gatehouse version
 `)

@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ import (
 	"gatehouse/internal/route53api"
 	"gatehouse/internal/store"
 	"gatehouse/internal/throttle"
+	"gatehouse/internal/vpclink"
 )
 
 // Options configure an App. Topology is required.
@@ -76,6 +78,7 @@ type Addrs struct {
 	PublicHTTP   string
 	Endpoints    map[string][]EndpointAddrs // by vpce id
 	DNS          []dns.Listener
+	Tunnel       string // where link agents connect, "" if none
 }
 
 // App is a running gatehouse.
@@ -96,6 +99,7 @@ type App struct {
 	elb    *elbv2api.Server
 	cmap   *cloudmapapi.Server
 	apiv2  *apigwv2api.Server
+	links  *vpclink.Manager
 	ec2    *ec2api.Server
 	reg    *prometheus.Registry
 	addrs  Addrs
@@ -105,6 +109,8 @@ type App struct {
 
 	servers   []*http.Server
 	listeners []net.Listener
+	tunnel    net.Listener
+	tunnelTLS *tls.Config
 
 	stopOnce sync.Once
 	stopErr  error
@@ -168,10 +174,20 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	a.addrs.DNS = a.dns.Listeners()
 	a.r53 = route53api.New(route53api.Options{Store: a.store, Topology: t, HealthStatus: a.dns.HealthCheckStatus, Logger: a.log.With("component", "route53")})
 	a.ec2 = ec2api.New(ec2api.Options{Topology: t, Logger: a.log.With("component", "ec2")})
-	a.elb = elbv2api.New(elbv2api.Options{Store: a.store, Topology: t, Logger: a.log.With("component", "elbv2")})
+	a.elb = elbv2api.New(elbv2api.Options{Store: a.store, Topology: t, Health: a.links, Logger: a.log.With("component", "elbv2")})
 	a.cmap = cloudmapapi.New(cloudmapapi.Options{Store: a.store, Topology: t, Logger: a.log.With("component", "servicediscovery")})
 	a.apiv2 = apigwv2api.New(apigwv2api.Options{Store: a.store, Topology: t, Logger: a.log.With("component", "apigatewayv2")})
 
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	roots.AddCert(a.ca.Certificate())
+	a.links, err = vpclink.New(vpclink.Options{Topology: t, Registry: a.reg, Logger: a.log.With("component", "vpclink"),
+		RootCAs: roots, IssueCertificate: func(names []string) (*tls.Certificate, error) { return a.ca.Issue(names, nil) }})
+	if err != nil {
+		return nil, fmt.Errorf("vpc links: %w", err)
+	}
 	vpcOwner := func(id string) (string, bool) {
 		v, ok := t.VPC(id)
 		if !ok {
@@ -185,6 +201,9 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		Logger:          a.log.With("component", "controlplane"),
 		IssueClientCert: a.ca.IssueClientPEM,
 		VPCOwner:        vpcOwner,
+		VpcLinkCheck: func(_ context.Context, l *apimodel.VpcLinkRecord) (string, string) {
+			return a.links.LinkStatus(l)
+		},
 		KnownVPCEndpoint: func(id string) bool {
 			_, ok := t.Endpoint(id)
 			return ok
@@ -228,6 +247,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	a.dp = dataplane.New(dataplane.Options{
 		IAM:       iam,
 		Functions: functionsAdapter{a.fnHost, a.lam},
+		Links:     a.links,
 		Region:    t.Region,
 		Logger:    a.log.With("component", "dataplane"),
 		Registry:  a.reg,
@@ -298,6 +318,24 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 			a.addrs.Endpoints[e.ID] = append(a.addrs.Endpoints[e.ID], ea)
 		}
 	}
+	if tl := t.TunnelListener.Listen; tl != "" {
+		l, err := network.Listen(ctx, tl, nil, nil, a.log)
+		if err != nil {
+			return nil, fmt.Errorf("tunnelListener.listen: %w", err)
+		}
+		a.addrs.Tunnel = l.Addr().String()
+		host, _, _ := net.SplitHostPort(a.addrs.Tunnel)
+		var ips []netip.Addr
+		if ip, err := netip.ParseAddr(host); err == nil {
+			ips = append(ips, ip)
+		}
+		cfg, err := a.ca.ServerTLSConfig([]string{"tunnel.gatehouse.internal", "localhost"}, ips)
+		if err != nil {
+			_ = l.Close()
+			return nil, fmt.Errorf("tunnel tls: %w", err)
+		}
+		a.tunnel, a.tunnelTLS = l, cfg
+	}
 	return a, nil
 }
 
@@ -343,6 +381,18 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.lim.SetPlans(wctx, plans); err != nil {
 			a.log.Warn("loading usage counters", "err", err)
 		}
+	}
+	go func() {
+		if err := a.links.Run(wctx, a.store); err != nil && wctx.Err() == nil {
+			a.log.Error("vpc link runtime stopped", "err", err)
+		}
+	}()
+	if a.tunnel != nil {
+		go func() {
+			if err := a.links.ServeTunnel(a.tunnel, a.tunnelTLS); err != nil && !errors.Is(err, vpclink.ErrClosed) {
+				a.log.Error("tunnel listener stopped", "err", err)
+			}
+		}()
 	}
 	go func() {
 		if err := a.lam.Sync(wctx); err != nil && wctx.Err() == nil {
@@ -414,6 +464,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 			<-a.done
 		}
 		a.dp.Close()
+		if err := a.links.Close(); err != nil {
+			errs = append(errs, err)
+		}
 		if err := a.lam.Close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -430,6 +483,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) closeAll() {
+	if a.tunnel != nil {
+		_ = a.tunnel.Close()
+	}
 	if a.dns != nil {
 		_ = a.dns.Close()
 	}

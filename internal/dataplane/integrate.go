@@ -118,6 +118,9 @@ func (s *Server) proxy(rc *request, in *deployment.Integration) *Error {
 		req.ContentLength = r.ContentLength
 	}
 
+	if in.VPCLink {
+		return s.proxyVPCLink(rc, in, target, method, extra)
+	}
 	pool := s.backends
 	if in.TLSInsecure {
 		pool = s.insecureBackends

@@ -25,6 +25,7 @@ import (
 	"gatehouse/internal/router"
 	"gatehouse/internal/throttle"
 	"gatehouse/internal/upstream"
+	"gatehouse/internal/vpclink"
 )
 
 // Origin describes the listener a request arrived on: the public listener or one address
@@ -49,6 +50,8 @@ type Options struct {
 	IAM *authorizer.IAM
 	// Functions runs Lambda proxy integrations; nil makes them fail (500).
 	Functions Functions
+	// Links resolves VPC_LINK integrations; nil makes them fail (500).
+	Links *vpclink.Manager
 }
 
 // Server is the data plane.
@@ -60,6 +63,7 @@ type Server struct {
 	limiter          *throttle.Limiter
 	iam              *authorizer.IAM
 	functions        Functions
+	links            *vpclink.Manager
 	backends         *upstream.Pool
 	insecureBackends *upstream.Pool
 	pool             sync.Pool
@@ -78,6 +82,7 @@ func New(opts Options) *Server {
 		limiter:    opts.Limiter,
 		iam:        opts.IAM,
 		functions:  opts.Functions,
+		links:      opts.Links,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -63,6 +63,12 @@ type Integration struct {
 	TLSInsecure     bool
 	// FunctionARN is the Lambda function of an AWS_PROXY integration.
 	FunctionARN string
+	// VPC link integrations: ConnectionID with stage variables substituted, the
+	// integrationTarget (V2 links) and the raw uri (sets Host and SNI, never routes).
+	VPCLink           bool
+	ConnectionID      string
+	IntegrationTarget string
+	URI               string
 }
 
 // ParamMapping is integration.request.{header|querystring}.Name = source.
@@ -256,6 +262,14 @@ func compileIntegration(in *apimodel.Integration, stageVars map[string]string) (
 	}
 	if in.TLSConfig != nil {
 		ci.TLSInsecure = in.TLSConfig.InsecureSkipVerification
+	}
+	if in.ConnectionType == "VPC_LINK" {
+		ci.VPCLink = true
+		ci.ConnectionID = stageVarRef.ReplaceAllStringFunc(in.ConnectionID, func(m string) string {
+			return stageVars[stageVarRef.FindStringSubmatch(m)[1]]
+		})
+		ci.IntegrationTarget = in.IntegrationTarget
+		ci.URI = in.URI
 	}
 	switch in.Type {
 	case apimodel.IntegrationHTTP, apimodel.IntegrationHTTPProxy:

@@ -42,8 +42,10 @@ type Stage struct {
 	Compiled  *Compiled // nil when Err != nil
 	Err       error     // compile failure: every request gets API_CONFIGURATION_ERROR
 	Variables map[string]string
-	AccessLog *accesslog.Format
-	LogWriter *accesslog.Writer
+	// ClientCertificateID is presented to backends over VPC-link TLS.
+	ClientCertificateID string
+	AccessLog           *accesslog.Format
+	LogWriter           *accesslog.Writer
 	// ARNPrefix is "arn:aws:execute-api:{region}:{account}:{api}/{stage}/" and MaskedARNPrefix
 	// the same with all but the last 4 digits of the account masked, as AWS prints it.
 	ARNPrefix       string
@@ -110,11 +112,12 @@ func (b *Builder) Build(in Inputs) *Snapshot {
 			continue
 		}
 		s := &Stage{
-			Name:            st.StageName,
-			API:             a,
-			Variables:       st.Variables,
-			ARNPrefix:       "arn:aws:execute-api:" + b.Region + ":" + a.Account + ":" + a.ID + "/" + st.StageName + "/",
-			MaskedARNPrefix: "arn:aws:execute-api:" + b.Region + ":" + MaskAccount(a.Account) + ":" + a.ID + "/" + st.StageName + "/",
+			Name:                st.StageName,
+			API:                 a,
+			Variables:           st.Variables,
+			ClientCertificateID: st.ClientCertificateID,
+			ARNPrefix:           "arn:aws:execute-api:" + b.Region + ":" + a.Account + ":" + a.ID + "/" + st.StageName + "/",
+			MaskedARNPrefix:     "arn:aws:execute-api:" + b.Region + ":" + MaskAccount(a.Account) + ":" + a.ID + "/" + st.StageName + "/",
 		}
 		dv, ok := in.Deployments[apimodel.DeploymentKey(st.APIID, st.DeploymentID)]
 		if !ok {

@@ -1,0 +1,434 @@
+package vpclink
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"gatehouse/internal/apimodel"
+)
+
+// TLSOptions are an integration's TLS settings for the backend.
+type TLSOptions struct {
+	// ServerName is the name the TLS peer's certificate must carry and the SNI: the
+	// REST integration uri's host, or the HTTP API's tlsConfig.serverNameToVerify.
+	// Default: the request URL's host.
+	ServerName string
+	// InsecureSkipVerification is REST tlsConfig.insecureSkipVerification: the chain is
+	// not verified, but expiry and host name still are.
+	InsecureSkipVerification bool
+	// ClientCertificateID is the stage's clientCertificateId: gatehouse presents that
+	// certificate when it makes a TLS connection for the request.
+	ClientCertificateID string
+}
+
+// maxAttempts bounds the targets one request tries when connects fail.
+const maxAttempts = 3
+
+// RoundTripper returns an http.RoundTripper that sends requests through r, for
+// httputil.ReverseProxy's Transport (or an http.Client). The request URL's scheme says
+// whether the integration speaks TLS (https) to the link's listener or target; its
+// host and the Host header are sent as they are (on AWS the integration uri sets Host
+// and SNI but does not route). For an application load balancer the request's Host and
+// path pick the listener rule.
+//
+// Connects that fail are retried on other targets (at most three), as long as nothing
+// of the request body was sent; the failing target is taken out of rotation for a
+// while (passive health). Errors map to statuses with HTTPStatus.
+func (r *Route) RoundTripper(o TLSOptions) http.RoundTripper {
+	return &routeTransport{r: r, o: o}
+}
+
+type routeTransport struct {
+	r *Route
+	o TLSOptions
+}
+
+// plan is how a request or connection reaches its target.
+type plan struct {
+	g     *targetGroup // nil for Cloud Map
+	cands []*target    // Cloud Map candidates
+	rr    *atomicCounter
+	leg   legKey
+	cert  *tls.Certificate
+	fixed *apimodel.FixedResponseActionConfig
+}
+
+func (p *plan) pick(skip []*target) *target {
+	if p.g != nil {
+		return p.g.pick(skip)
+	}
+	if len(p.cands) == 0 {
+		return nil
+	}
+	return pick(p.cands, false, p.rr, p.cands[0].m.now(), skip)
+}
+
+// plan works out the target group (or Cloud Map candidates) and the backend leg for a
+// request with the given scheme, host and path.
+func (r *Route) plan(o TLSOptions, scheme, urlHost, host, path string) (*plan, error) {
+	p := &plan{}
+	https := strings.EqualFold(scheme, "https")
+	serverName := o.ServerName
+	if serverName == "" {
+		serverName = hostOnly(urlHost)
+	}
+	if o.ClientCertificateID != "" {
+		p.cert = r.snap.clientCerts[r.account+"/"+o.ClientCertificateID]
+		if p.cert == nil {
+			return nil, fmt.Errorf("%w: client certificate %s", ErrTargetNotFound, o.ClientCertificateID)
+		}
+		p.leg.clientCert = o.ClientCertificateID
+	}
+	// clientLeg is the integration's own TLS session going end to end to the target.
+	clientLeg := func() {
+		p.leg.tls = https
+		if https {
+			p.leg.verify = true
+			p.leg.insecure = o.InsecureSkipVerification
+			p.leg.serverName = serverName
+		}
+	}
+	// lbLeg is a load balancer's connection to its target: TLS for TLS/HTTPS target
+	// groups, never verified.
+	lbLeg := func(g *targetGroup) {
+		p.leg.tls = g.protocol == apimodel.ProtocolTLS || g.protocol == apimodel.ProtocolHTTPS
+	}
+	if r.service != nil {
+		p.cands, p.rr = r.candidates(), &r.service.rr
+		if len(p.cands) == 0 {
+			return nil, fmt.Errorf("%w: no instance of %s matches", ErrNoTargets, r.service.arn)
+		}
+		clientLeg()
+		return p, nil
+	}
+	l := r.listener
+	switch l.protocol {
+	case apimodel.ProtocolTCP:
+		p.g = l.def.choose(l.rr.Add(1))
+		clientLeg()
+	case apimodel.ProtocolTLS, apimodel.ProtocolHTTPS:
+		if !https {
+			return nil, fmt.Errorf("vpclink: listener %s speaks %s; the integration speaks plain HTTP", l.arn, l.protocol)
+		}
+		if err := r.m.verifyListener(l, serverName, o.InsecureSkipVerification); err != nil {
+			return nil, err
+		}
+	case apimodel.ProtocolHTTP:
+		if https {
+			return nil, fmt.Errorf("vpclink: listener %s speaks plain HTTP; the integration speaks TLS", l.arn)
+		}
+	}
+	switch l.protocol {
+	case apimodel.ProtocolTLS:
+		p.g = l.def.choose(l.rr.Add(1))
+		lbLeg(p.g)
+	case apimodel.ProtocolHTTP, apimodel.ProtocolHTTPS:
+		act := &l.def
+		for i := range l.rules {
+			if l.rules[i].matches(host, path) {
+				act = &l.rules[i].act
+				break
+			}
+		}
+		if act.fixed != nil {
+			p.fixed = act.fixed
+			return p, nil
+		}
+		p.g = act.choose(l.rr.Add(1))
+		lbLeg(p.g)
+	}
+	return p, nil
+}
+
+type verifyResult struct{ err error }
+
+// verifyListener checks a TLS or HTTPS listener's certificate as the integration's TLS
+// client would: against RootCAs and serverName, or with insecure only expiry and name.
+func (m *Manager) verifyListener(l *listenerRT, serverName string, insecure bool) error {
+	if l.certErr != nil {
+		return l.certErr
+	}
+	key := serverName + "|" + strconv.FormatBool(insecure)
+	if v, ok := l.verified.Load(key); ok {
+		return v.(verifyResult).err
+	}
+	leaf := l.cert.Leaf
+	var err error
+	if insecure {
+		err = verifyExpiryAndName(m.now)(tls.ConnectionState{ServerName: serverName, PeerCertificates: []*x509.Certificate{leaf}})
+	} else {
+		inter := x509.NewCertPool()
+		for _, der := range l.cert.Certificate[1:] {
+			if c, perr := x509.ParseCertificate(der); perr == nil {
+				inter.AddCert(c)
+			}
+		}
+		_, err = leaf.Verify(x509.VerifyOptions{DNSName: serverName, Roots: m.opts.RootCAs, Intermediates: inter, CurrentTime: m.now()})
+	}
+	if err != nil {
+		err = fmt.Errorf("vpclink: TLS to listener %s: %w", l.arn, err)
+	}
+	l.verified.Store(key, verifyResult{err})
+	return err
+}
+
+func (rt *routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	p, err := rt.r.plan(rt.o, req.URL.Scheme, req.URL.Host, host, req.URL.Path)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	if p.fixed != nil {
+		closeBody(req)
+		return fixedResponse(req, p.fixed), nil
+	}
+	scheme := "http"
+	if p.leg.tls {
+		scheme = "https"
+	}
+	orig := req.Body
+	if orig == http.NoBody {
+		orig = nil
+	}
+	var tried []*target
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		t := p.pick(tried)
+		if t == nil {
+			break
+		}
+		tried = append(tried, t)
+		tr, err := t.transport(p.leg, p.cert)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		out := req.Clone(req.Context())
+		u := *req.URL
+		u.Scheme = scheme
+		out.URL = &u
+		out.Host = host
+		var body *retryBody
+		if orig != nil {
+			body = &retryBody{rc: orig}
+			out.Body = body
+		}
+		t.acquire()
+		resp, err := tr.RoundTrip(out)
+		if err == nil {
+			if body != nil {
+				body.finish()
+			}
+			resp.Body = trackBody(resp.Body, t)
+			return resp, nil
+		}
+		t.release()
+		lastErr = err
+		var ce *connectError
+		if !errors.As(err, &ce) || req.Context().Err() != nil || (body != nil && !body.retryable()) {
+			if body != nil {
+				body.finish()
+			}
+			return nil, err
+		}
+		// Nothing was sent: try another target.
+	}
+	if orig != nil {
+		orig.Close()
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("%w in %s", ErrNoTargets, rt.r.VpcID)
+	}
+	return nil, lastErr
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+func fixedResponse(req *http.Request, f *apimodel.FixedResponseActionConfig) *http.Response {
+	code, err := strconv.Atoi(f.StatusCode)
+	if err != nil {
+		code = http.StatusServiceUnavailable
+	}
+	h := http.Header{}
+	if f.ContentType != "" {
+		h.Set("Content-Type", f.ContentType)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(f.MessageBody)))
+	return &http.Response{
+		Status: strconv.Itoa(code) + " " + http.StatusText(code), StatusCode: code,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h,
+		Body: io.NopCloser(strings.NewReader(f.MessageBody)), ContentLength: int64(len(f.MessageBody)),
+		Request: req,
+	}
+}
+
+// retryBody lends a request body to one attempt. A Close without any Read (the
+// transport gave up before sending) is held back, so the body can go to the next
+// attempt; after finish every Close goes through.
+type retryBody struct {
+	mu                 sync.Mutex
+	rc                 io.ReadCloser
+	read, closed, done bool
+}
+
+func (b *retryBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	b.read = true
+	b.mu.Unlock()
+	return b.rc.Read(p)
+}
+
+func (b *retryBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if b.read || b.done {
+		return b.rc.Close()
+	}
+	return nil
+}
+
+// finish makes this attempt the last: a held-back Close goes through now.
+func (b *retryBody) finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done = true
+	if b.closed && !b.read {
+		b.rc.Close()
+	}
+}
+
+func (b *retryBody) retryable() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.read
+}
+
+// trackBody releases t's in-flight count when the response body is closed or read to
+// the end. A 101 response's body stays writable.
+func trackBody(rc io.ReadCloser, t *target) io.ReadCloser {
+	b := &trackedBody{rc: rc, release: sync.OnceFunc(t.release)}
+	if w, ok := rc.(io.Writer); ok {
+		return &trackedRWBody{trackedBody: b, w: w}
+	}
+	return b
+}
+
+type trackedBody struct {
+	rc      io.ReadCloser
+	release func()
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.release()
+	}
+	return n, err
+}
+
+func (b *trackedBody) Close() error {
+	err := b.rc.Close()
+	b.release()
+	return err
+}
+
+type trackedRWBody struct {
+	*trackedBody
+	w io.Writer
+}
+
+func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
+
+// DialContext connects to a target of r as the load balancer forwards a connection:
+// through a TCP listener the bytes pass through (a client's own TLS goes end to end);
+// through a TLS listener, whose certificate is first verified as o says, the listener's
+// TLS is already terminated and the connection carries what the load balancer sends
+// its target (plaintext for TCP target groups, a TLS session for TLS target groups).
+// Cloud Map routes connect to a matching instance. Application load balancers carry
+// HTTP only: use RoundTripper. A failed connect tries other targets.
+func (r *Route) DialContext(ctx context.Context, o TLSOptions) (net.Conn, error) {
+	if r.listener != nil && r.listener.lb.typ == apimodel.LoadBalancerApplication {
+		return nil, fmt.Errorf("vpclink: listener %s is an application load balancer's; it carries HTTP only", r.listener.arn)
+	}
+	scheme := "tcp"
+	if r.listener != nil && r.listener.protocol == apimodel.ProtocolTLS {
+		scheme = "https"
+	}
+	p, err := r.plan(o, scheme, o.ServerName, "", "")
+	if err != nil {
+		return nil, err
+	}
+	var tried []*target
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		t := p.pick(tried)
+		if t == nil {
+			break
+		}
+		tried = append(tried, t)
+		t.acquire()
+		c, err := t.dial(ctx)
+		if err != nil {
+			t.release()
+			lastErr = err
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			continue
+		}
+		conn := net.Conn(&releaseConn{Conn: c, release: sync.OnceFunc(t.release)})
+		if r.listener != nil && r.listener.protocol == apimodel.ProtocolTLS && p.leg.tls {
+			tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("vpclink: TLS to target %s: %w", t.addr, err)
+			}
+			conn = tc
+		}
+		return conn, nil
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("%w in %s", ErrNoTargets, r.VpcID)
+	}
+	return nil, lastErr
+}
+
+type releaseConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *releaseConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
+}
+
+// CloseWrite half-closes when the underlying connection can.
+func (c *releaseConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("vpclink: connection cannot half-close")
+}
