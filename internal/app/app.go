@@ -44,6 +44,7 @@ import (
 	"gatehouse/internal/policy"
 	"gatehouse/internal/route53api"
 	"gatehouse/internal/store"
+	"gatehouse/internal/stsapi"
 	"gatehouse/internal/throttle"
 	"gatehouse/internal/vpclink"
 )
@@ -101,6 +102,10 @@ type App struct {
 	apiv2  *apigwv2api.Server
 	links  *vpclink.Manager
 	ec2    *ec2api.Server
+	// dir holds the IAM principals and the temporary credentials STS issues; the data
+	// plane's AWS_IAM authorizer and STS share it.
+	dir    *authorizer.Directory
+	sts    *stsapi.Server
 	reg    *prometheus.Registry
 	addrs  Addrs
 	ready  chan struct{}
@@ -239,11 +244,12 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
 	}
-	dir, err := authorizer.NewDirectory(iamDirectory(t))
+	a.dir, err = authorizer.NewDirectory(iamDirectory(t))
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	iam := authorizer.NewIAM(dir, authorizer.IAMConfig{Region: t.Region})
+	a.sts = stsapi.New(stsapi.Options{Directory: a.dir, Logger: a.log.With("component", "sts")})
+	iam := authorizer.NewIAM(a.dir, authorizer.IAMConfig{Region: t.Region})
 	a.dp = dataplane.New(dataplane.Options{
 		IAM:       iam,
 		Functions: functionsAdapter{a.fnHost, a.lam},
@@ -501,14 +507,19 @@ func (a *App) closeAll() {
 }
 
 // controlPlaneHandler verifies SigV4 with the topology's keys and dispatches by the
-// credential scope's service. /metrics and /healthz are served unsigned.
+// credential scope's service. /metrics and /healthz are served unsigned. The accounts'
+// root keys sign every service; the keys of IAM users and STS role sessions (found in the
+// Directory) sign STS calls only — for other services they stay unknown keys, as before.
 func (a *App) controlPlaneHandler() http.Handler {
 	v := &awsproto.Verifier{Lookup: func(akid string) (awsproto.Key, bool) {
-		acct, secret, ok := a.topo.FindAccessKey(akid)
+		if acct, secret, ok := a.topo.FindAccessKey(akid); ok {
+			return awsproto.Key{AccessKeyID: akid, Secret: secret, Account: acct.ID}, true
+		}
+		p, secret, ok := a.dir.LookupAccessKey(akid)
 		if !ok {
 			return awsproto.Key{}, false
 		}
-		return awsproto.Key{AccessKeyID: akid, Secret: secret, Account: acct.ID}, true
+		return awsproto.Key{AccessKeyID: akid, Secret: secret, Account: p.Account, SessionToken: p.SessionToken}, true
 	}}
 	metrics := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -537,17 +548,29 @@ func (a *App) controlPlaneHandler() http.Handler {
 			awsproto.WriteJSONError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Request payload is too large", reqID)
 			return
 		}
+		writeErr := awsproto.WriteJSONError
+		if signedForService(r) == "sts" {
+			writeErr = stsapi.WriteError // STS is a query (XML) protocol
+		}
 		id, err := v.Verify(r, body)
 		if err != nil {
 			var ae *awsproto.Error
 			if errors.As(err, &ae) {
-				awsproto.WriteJSONError(w, ae.Status, ae.Code, ae.Message, reqID)
+				writeErr(w, ae.Status, ae.Code, ae.Message, reqID)
 				return
 			}
-			awsproto.WriteJSONError(w, http.StatusForbidden, "InvalidSignatureException", err.Error(), reqID)
+			writeErr(w, http.StatusForbidden, "InvalidSignatureException", err.Error(), reqID)
 			return
 		}
+		if id.Service != "sts" {
+			if _, _, root := a.topo.FindAccessKey(id.Key.AccessKeyID); !root {
+				awsproto.WriteJSONError(w, http.StatusForbidden, awsproto.CodeUnrecognizedClient, "The security token included in the request is invalid.", reqID)
+				return
+			}
+		}
 		switch id.Service {
+		case "sts":
+			a.sts.ServeSTS(w, r, stsapi.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
 		case "apigateway":
 			if strings.HasPrefix(r.URL.Path, "/v2/") {
 				a.apiv2.ServeAPIGatewayV2(w, r, apigwv2api.Caller{Account: id.Key.Account, AccessKeyID: id.Key.AccessKeyID}, body)
@@ -569,6 +592,25 @@ func (a *App) controlPlaneHandler() http.Handler {
 				fmt.Sprintf("service %q is not supported by gatehouse", id.Service), reqID)
 		}
 	})
+}
+
+// signedForService returns the service of the request's SigV4 credential scope (header or
+// query form), "" when there is none, so that errors found while verifying can be written
+// in that service's protocol.
+func signedForService(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		_, rest, ok := strings.Cut(auth, "Credential=")
+		if !ok {
+			return ""
+		}
+		cred, _, _ = strings.Cut(rest, ",")
+	}
+	scope, ok := awsproto.ParseCredential(strings.TrimSpace(cred))
+	if !ok {
+		return ""
+	}
+	return scope.Service
 }
 
 // watcher follows the store and rebuilds the data plane's snapshot on every change.
@@ -739,7 +781,7 @@ func (w *watcher) apply(be bucketEvent) {
 	}
 }
 
-// iamDirectory maps the topology's accounts, root keys and IAM users onto the principal
+// iamDirectory maps the topology's accounts, root keys, IAM users and roles onto the principal
 // directory that AWS_IAM methods authenticate against.
 func iamDirectory(t *config.Topology) authorizer.DirectoryConfig {
 	var cfg authorizer.DirectoryConfig
@@ -757,6 +799,13 @@ func iamDirectory(t *config.Topology) authorizer.DirectoryConfig {
 				du.Policies = append(du.Policies, authorizer.InlinePolicy{Name: p.Name, Document: p.Document})
 			}
 			da.Users = append(da.Users, du)
+		}
+		for _, r := range acct.Roles {
+			dr := authorizer.DirectoryRole{Name: r.Name, TrustedPrincipals: r.Trust}
+			for _, p := range r.Policies {
+				dr.Policies = append(dr.Policies, authorizer.InlinePolicy{Name: p.Name, Document: p.Document})
+			}
+			da.Roles = append(da.Roles, dr)
 		}
 		cfg.Accounts = append(cfg.Accounts, da)
 	}

@@ -540,6 +540,26 @@ func (d *decoder) account(n *yaml.Node, path string) Account {
 				a.Users = append(a.Users, u)
 			})
 		}},
+		{"roles", func(n *yaml.Node, path string) {
+			d.list(n, path, func(n *yaml.Node, path string) {
+				var r Role
+				d.object(n, path, []fieldDecoder{
+					{"name", d.str(&r.Name)},
+					{"trust", d.strings(&r.Trust)},
+					{"policies", func(n *yaml.Node, path string) {
+						d.list(n, path, func(n *yaml.Node, path string) {
+							var ip IdentityPolicy
+							d.object(n, path, []fieldDecoder{
+								{"name", d.str(&ip.Name)},
+								{"document", func(n *yaml.Node, path string) { ip.Document = d.policy(n, path) }},
+							})
+							r.Policies = append(r.Policies, ip)
+						})
+					}},
+				})
+				a.Roles = append(a.Roles, r)
+			})
+		}},
 		{"throttle", func(n *yaml.Node, path string) {
 			d.object(n, path, []fieldDecoder{
 				{"rateLimit", d.integer(&a.Throttle.RateLimit)},

@@ -68,6 +68,9 @@ type Account struct {
 	// Users are IAM users: their access keys sign AWS_IAM calls to execute-api, and their
 	// identity policies are evaluated with the API's resource policy (YAML key users).
 	Users []User
+	// Roles are IAM roles that STS AssumeRole turns into temporary credentials (YAML key
+	// roles: [{name, trust, policies}]).
+	Roles []Role
 	// Throttle is the account-level request limit across its APIs (YAML key throttle:
 	// {rateLimit, burstLimit}); 0 means AWS's default, 10,000 requests/s with a burst of 5,000.
 	Throttle AccountThrottle
@@ -78,6 +81,17 @@ type User struct {
 	Name       string
 	AccessKeys []AccessKey
 	// Policies are the user's inline identity policies (YAML key policies: [{name, document}]).
+	Policies []IdentityPolicy
+}
+
+// Role is an IAM role (YAML list accounts[].roles).
+type Role struct {
+	Name string
+	// Trust lists who may assume the role (YAML key trust): "*", account ids (every
+	// principal of that account), or principal ARNs (arn:aws:iam::ACCOUNT:root is the whole
+	// account). Empty means the role's own account.
+	Trust []string
+	// Policies are the role's inline identity policies; its sessions get them.
 	Policies []IdentityPolicy
 }
 

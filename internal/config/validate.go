@@ -102,6 +102,28 @@ func (t *Topology) validateAccounts(errs *fieldErrors) {
 				}
 			}
 		}
+		roleAt := map[string]bool{}
+		for j, r := range a.Roles {
+			rp := index(p+".roles", j)
+			switch {
+			case r.Name == "":
+				errs.add(rp+".name", "required")
+			case roleAt[r.Name]:
+				errs.add(rp+".name", "duplicate role name %q", r.Name)
+			default:
+				roleAt[r.Name] = true
+			}
+			for m, tr := range r.Trust {
+				if tr != "*" && !isAccountID(tr) && !strings.HasPrefix(tr, "arn:") {
+					errs.add(index(rp+".trust", m), "%q: want \"*\", an account id or a principal ARN", tr)
+				}
+			}
+			for m, ip := range r.Policies {
+				if len(ip.Document) == 0 {
+					errs.add(index(rp+".policies", m)+".document", "required")
+				}
+			}
+		}
 		if a.Throttle.RateLimit < 0 {
 			errs.add(p+".throttle.rateLimit", "must not be negative")
 		}
