@@ -172,6 +172,16 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	a.sinks = accesslog.NewSinks(opts.DataDir, a.log.With("component", "accesslog"))
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	roots.AddCert(a.ca.Certificate())
+	a.links, err = vpclink.New(vpclink.Options{Topology: t, Registry: a.reg, Logger: a.log.With("component", "vpclink"),
+		RootCAs: roots, IssueCertificate: func(names []string) (*tls.Certificate, error) { return a.ca.Issue(names, nil) }})
+	if err != nil {
+		return nil, fmt.Errorf("vpc links: %w", err)
+	}
 	a.dns, err = dns.New(ctx, dns.Options{Topology: t, Store: a.store, Logger: a.log.With("component", "dns")})
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
@@ -183,16 +193,6 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 	a.cmap = cloudmapapi.New(cloudmapapi.Options{Store: a.store, Topology: t, Logger: a.log.With("component", "servicediscovery")})
 	a.apiv2 = apigwv2api.New(apigwv2api.Options{Store: a.store, Topology: t, Logger: a.log.With("component", "apigatewayv2")})
 
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
-	roots.AddCert(a.ca.Certificate())
-	a.links, err = vpclink.New(vpclink.Options{Topology: t, Registry: a.reg, Logger: a.log.With("component", "vpclink"),
-		RootCAs: roots, IssueCertificate: func(names []string) (*tls.Certificate, error) { return a.ca.Issue(names, nil) }})
-	if err != nil {
-		return nil, fmt.Errorf("vpc links: %w", err)
-	}
 	vpcOwner := func(id string) (string, bool) {
 		v, ok := t.VPC(id)
 		if !ok {
@@ -311,7 +311,10 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 					return nil, fmt.Errorf("vpcEndpoints %s: %w", e.ID, err)
 				}
 				ea.TLS = l.Addr().String()
-				a.serve(l, a.dp.Handler(&dataplane.Origin{VpceID: e.ID, VpcID: e.VPC, EndpointPolicy: epPolicies[e.ID], TLS: true}), tlsCfg, 16<<10)
+				// Private APIs accept TLS 1.2 only (the legacy security policy).
+				epTLS := tlsCfg.Clone()
+				epTLS.MaxVersion = tls.VersionTLS12
+				a.serve(l, a.dp.Handler(&dataplane.Origin{VpceID: e.ID, VpcID: e.VPC, EndpointPolicy: epPolicies[e.ID], TLS: true}), epTLS, 16<<10)
 			}
 			if e.HTTPPort > 0 {
 				l, err := network.Listen(ctx, netip.AddrPortFrom(addr, uint16(e.HTTPPort)).String(), e.Ingress, onRefuse, a.log)

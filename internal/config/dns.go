@@ -328,7 +328,9 @@ func applyDNSDefaults(t *Topology) {
 	}
 	for i := range t.VPCs {
 		v := &t.VPCs[i]
-		if !v.DNSAddress.IsValid() {
+		// A VPC reached only through link agents is not on this host: gatehouse cannot
+		// listen on an address of it, so it gets no default resolver.
+		if !v.DNSAddress.IsValid() && !(len(v.AgentTokens) > 0 && (v.Routable == nil || !*v.Routable)) {
 			if a := DefaultDNSAddress(v.CIDR); a.IsValid() && !used[a] {
 				v.DNSAddress = a
 				used[a] = true

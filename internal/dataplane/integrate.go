@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -108,6 +109,7 @@ func (s *Server) proxy(rc *request, in *deployment.Integration) *Error {
 		extra = upstream.SetField(extra, "X-Amzn-Vpce-Config", "1")
 		if r.TLS != nil {
 			extra = upstream.SetField(extra, "X-Amzn-Tls-Version", tlsVersionName(r.TLS.Version))
+			extra = upstream.SetField(extra, "X-Amzn-Cipher-Suite", opensslCipherName(r.TLS.CipherSuite))
 		}
 	}
 	req := &rc.upReq
@@ -232,6 +234,28 @@ func (rc *request) paramValue(p deployment.ParamMapping) (string, bool) {
 		return v, v != ""
 	}
 	return "", false
+}
+
+// opensslCipherName names a cipher suite the way AWS's x-amzn-cipher-suite header does
+// (OpenSSL names, e.g. ECDHE-RSA-AES128-GCM-SHA256).
+func opensslCipherName(id uint16) string {
+	switch id {
+	case tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
+		return "ECDHE-RSA-AES128-GCM-SHA256"
+	case tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+		return "ECDHE-RSA-AES256-GCM-SHA384"
+	case tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
+		return "ECDHE-ECDSA-AES128-GCM-SHA256"
+	case tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
+		return "ECDHE-ECDSA-AES256-GCM-SHA384"
+	case tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
+		return "ECDHE-RSA-CHACHA20-POLY1305"
+	case tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:
+		return "ECDHE-ECDSA-CHACHA20-POLY1305"
+	case tls.TLS_AES_128_GCM_SHA256, tls.TLS_AES_256_GCM_SHA384, tls.TLS_CHACHA20_POLY1305_SHA256:
+		return tls.CipherSuiteName(id) // TLS 1.3 suites have the same names in OpenSSL
+	}
+	return tls.CipherSuiteName(id)
 }
 
 func tlsVersionName(v uint16) string {

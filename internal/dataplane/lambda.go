@@ -37,6 +37,14 @@ func (s *Server) lambdaProxy(rc *request, in *deployment.Integration) *Error {
 	if berr != nil {
 		return berr
 	}
+	// AWS's event carries Host among the headers; net/http moves it out of r.Header.
+	if _, ok := r.Header["Host"]; !ok && r.Host != "" {
+		r.Header["Host"] = []string{r.Host}
+	}
+	proto := r.Proto
+	if !rc.origin.Public {
+		proto = "HTTP/1.1" // private APIs handle HTTP/2 requests as HTTP/1.1
+	}
 	ev := lambdaproxy.EventInput{
 		Resource:         rc.method.ResourcePath,
 		Path:             rc.rest,
@@ -53,7 +61,7 @@ func (s *Server) lambdaProxy(rc *request, in *deployment.Integration) *Error {
 			ResourceID:        rc.method.ResourceID,
 			Stage:             rc.stageName,
 			DeploymentID:      rc.comp.DeploymentID,
-			Protocol:          r.Proto,
+			Protocol:          proto,
 			RequestID:         rc.requestID,
 			ExtendedRequestID: rc.extendedID,
 			RequestTime:       rc.start,
@@ -70,6 +78,7 @@ func (s *Server) lambdaProxy(rc *request, in *deployment.Integration) *Error {
 		ev.RequestContext.Identity.VpcID, ev.RequestContext.Identity.VpceID = o.VpcID, o.VpceID
 		if r.TLS != nil {
 			ev.TLSVersion = tlsVersionName(r.TLS.Version)
+			ev.CipherSuite = opensslCipherName(r.TLS.CipherSuite)
 		}
 	}
 	if id := rc.iamIdentity; id != nil {

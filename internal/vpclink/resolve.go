@@ -366,6 +366,11 @@ func (m *Manager) LinkStatus(rec *apimodel.VpcLinkRecord) (status, message strin
 		}
 		for _, arn := range rec.V1.TargetArns {
 			lb := s.lbs[arn]
+			if lb == nil && rec.V1.Status == apimodel.VpcLinkPending {
+				// The control plane checked the NLB exists when the link was created; the
+				// runtime's snapshot may not have caught up yet: stay PENDING.
+				return apimodel.VpcLinkPending, ""
+			}
 			if lb == nil || lb.account != rec.Account {
 				return apimodel.VpcLinkFailed, fmt.Sprintf("NLB ARN is malformed or the load balancer does not exist: %s", arn)
 			}
