@@ -213,7 +213,8 @@ func TestCognitoAuthorizer(t *testing.T) {
 	cp := gw.APIGateway("AKIAPROVIDER00000001", "provider-secret")
 	apiID := methodAPI(t, ctx, cp, policyOnlyFrom(vpceA), func(apiID, _ string) (string, string) {
 		a, err := cp.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{RestApiId: aws.String(apiID), Name: aws.String("oidc"),
-			Type: types.AuthorizerTypeCognitoUserPools, ProviderARNs: []string{is.srv.URL}, IdentitySource: aws.String("method.request.header.Authorization")})
+			Type: types.AuthorizerTypeCognitoUserPools, ProviderARNs: []string{is.srv.URL}, IdentitySource: aws.String("method.request.header.Authorization"),
+			IdentityValidationExpression: aws.String("client1")}) // matched against aud, as AWS does for Cognito
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,16 +226,18 @@ func TestCognitoAuthorizer(t *testing.T) {
 	good := jwt.MapClaims{"iss": is.srv.URL, "sub": "u1", "token_use": "id", "aud": "client1", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
 	expired := jwt.MapClaims{"iss": is.srv.URL, "sub": "u1", "token_use": "id", "aud": "client1", "exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()}
 	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	wrongAud := jwt.MapClaims{"iss": is.srv.URL, "sub": "u1", "token_use": "id", "aud": "someone-else", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
 
 	status, _, body := get(t, c, url, map[string]string{"Authorization": is.token(t, is.key, good)}, 200)
 	if status != 200 || body != `{"ok":true}` {
 		t.Fatalf("good token: %d %s", status, body)
 	}
 	for name, hdr := range map[string]map[string]string{
-		"no token":  nil,
-		"expired":   {"Authorization": is.token(t, is.key, expired)},
-		"wrong key": {"Authorization": is.token(t, otherKey, good)},
-		"garbage":   {"Authorization": "not-a-jwt"},
+		"no token":       nil,
+		"expired":        {"Authorization": is.token(t, is.key, expired)},
+		"wrong key":      {"Authorization": is.token(t, otherKey, good)},
+		"wrong audience": {"Authorization": is.token(t, is.key, wrongAud)},
+		"garbage":        {"Authorization": "not-a-jwt"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			status, h, body := do(t, c, "GET", url, hdr, "")

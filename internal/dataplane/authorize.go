@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"errors"
 	"net/url"
 
 	"gatehouse/internal/authorizer"
@@ -76,6 +77,15 @@ func (s *Server) authorize(rc *request, api *deployment.API, comp *deployment.Co
 		res, f := a.JWT.Verify(rc.r.Context(), rc.r.Header.Get(a.TokenHeader), m.Scopes)
 		if f != nil {
 			return fromFailure(f)
+		}
+		if a.Audience != nil {
+			aud := res.Claims["aud"]
+			if aud == "" {
+				aud = res.Claims["client_id"]
+			}
+			if !a.Audience.MatchString(aud) {
+				return &Error{Type: "UNAUTHORIZED", Message: "Unauthorized", Err: errors.New("token audience does not match identityValidationExpression")}
+			}
 		}
 		rc.claims = res.Claims
 		if d := anonymous(); d != policy.Allow {

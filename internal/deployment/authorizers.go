@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"gatehouse/internal/apimodel"
@@ -18,6 +19,9 @@ type Authorizer struct {
 	JWT            *authorizer.JWTVerifier
 	// TokenHeader is the header a Cognito authorizer reads the token from.
 	TokenHeader string
+	// Audience, for a Cognito authorizer with an identityValidationExpression, is matched
+	// against the token's aud (or client_id) claim, as AWS does.
+	Audience *regexp.Regexp
 }
 
 // errNoFunctions is what a Lambda authorizer returns when gatehouse has no function
@@ -62,6 +66,13 @@ func compileAuthorizer(a *apimodel.Authorizer, inv authorizer.Invoker) (*Authori
 			return nil, err
 		}
 		ca.JWT = v
+		if a.IdentityValidationExpression != "" {
+			re, err := regexp.Compile("^(?:" + a.IdentityValidationExpression + ")$")
+			if err != nil {
+				return nil, fmt.Errorf("identityValidationExpression: %w", err)
+			}
+			ca.Audience = re
+		}
 		ca.TokenHeader = "Authorization"
 		for _, src := range a.IdentitySources() {
 			if h, ok := strings.CutPrefix(src, "method.request.header."); ok {
