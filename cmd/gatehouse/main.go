@@ -166,6 +166,12 @@ func printBanner(w io.Writer, t *config.Topology, a *app.App, isDefault bool) {
 			fmt.Fprintf(w, "  ingress %v\n", e.Ingress)
 		}
 	}
+	for _, l := range ad.DNS {
+		fmt.Fprintf(w, "  dns %s %s  udp %s  tcp %s\n", l.Kind, l.ID, l.UDP, l.TCP)
+	}
+	if ad.Tunnel != "" {
+		fmt.Fprintf(w, "  link-agent tunnel %s\n", ad.Tunnel)
+	}
 	fmt.Fprintf(w, "  CA certificate  %s\n", a.CAFile())
 	for _, acct := range t.Accounts {
 		for _, k := range acct.AccessKeys {
