@@ -40,6 +40,7 @@ import (
 	"gatehouse/internal/ec2api"
 	"gatehouse/internal/elbv2api"
 	"gatehouse/internal/function"
+	"gatehouse/internal/h1server"
 	"gatehouse/internal/lambdaapi"
 	"gatehouse/internal/network"
 	"gatehouse/internal/policy"
@@ -113,7 +114,7 @@ type App struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	servers   []*http.Server
+	servers   []httpServer
 	listeners []net.Listener
 	tunnel    net.Listener
 	tunnelTLS *tls.Config
@@ -298,7 +299,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 			return nil, fmt.Errorf("publicListener.httpListen: %w", err)
 		}
 		a.addrs.PublicHTTP = hl.Addr().String()
-		a.serve(hl, a.dp.Handler(&dataplane.Origin{Public: true}), nil, 16<<10)
+		a.serveH1(hl, a.dp.Handler(&dataplane.Origin{Public: true}), nil, 16<<10)
 	}
 
 	// One listener per endpoint address (and per scheme).
@@ -316,7 +317,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 				// Private APIs accept TLS 1.2 only (the legacy security policy).
 				epTLS := tlsCfg.Clone()
 				epTLS.MaxVersion = tls.VersionTLS12
-				a.serve(l, a.dp.Handler(&dataplane.Origin{VpceID: e.ID, VpcID: e.VPC, EndpointPolicy: epPolicies[e.ID], TLS: true}), epTLS, 16<<10)
+				a.serveH1(l, a.dp.Handler(&dataplane.Origin{VpceID: e.ID, VpcID: e.VPC, EndpointPolicy: epPolicies[e.ID], TLS: true}), epTLS, 16<<10)
 			}
 			if e.HTTPPort > 0 {
 				l, err := network.Listen(ctx, netip.AddrPortFrom(addr, uint16(e.HTTPPort)).String(), e.Ingress, onRefuse, a.log)
@@ -324,7 +325,7 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 					return nil, fmt.Errorf("vpcEndpoints %s httpPort: %w", e.ID, err)
 				}
 				ea.HTTP = l.Addr().String()
-				a.serve(l, a.dp.Handler(&dataplane.Origin{VpceID: e.ID, VpcID: e.VPC, EndpointPolicy: epPolicies[e.ID]}), nil, 16<<10)
+				a.serveH1(l, a.dp.Handler(&dataplane.Origin{VpceID: e.ID, VpcID: e.VPC, EndpointPolicy: epPolicies[e.ID]}), nil, 16<<10)
 			}
 			a.addrs.Endpoints[e.ID] = append(a.addrs.Endpoints[e.ID], ea)
 		}
@@ -351,6 +352,34 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 }
 
 // serve registers an http.Server for l; Start runs them.
+// httpServer is net/http's server or h1server: what Start and Shutdown need of either.
+type httpServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// serveH1 registers a data-plane listener served by h1server, the lean HTTP/1.1 loop
+// (bench/RESULTS.md: net/http's per-request bookkeeping was a third of the proxy's CPU).
+// Used where HTTP/2 is not needed: plain-HTTP listeners, and the endpoint listeners —
+// private APIs handle HTTP/2 as HTTP/1.1 anyway, so they advertise http/1.1 only.
+func (a *App) serveH1(l net.Listener, h http.Handler, tlsCfg *tls.Config, maxHeader int) {
+	srv := &h1server.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       310 * time.Second, // AWS's idle connection timeout
+		MaxHeaderBytes:    maxHeader,
+		ErrorLog:          a.log.With("component", "h1server"),
+	}
+	if tlsCfg != nil {
+		tlsCfg = tlsCfg.Clone()
+		tlsCfg.NextProtos = []string{"http/1.1"}
+		l = tls.NewListener(l, tlsCfg)
+	}
+	a.servers = append(a.servers, srv)
+	a.listeners = append(a.listeners, l)
+}
+
 func (a *App) serve(l net.Listener, h http.Handler, tlsCfg *tls.Config, maxHeader int) {
 	srv := &http.Server{
 		Handler:           h,
