@@ -148,21 +148,16 @@ func renderTemplate(tpl string, e *Error, rc *request) string {
 		}
 		b.WriteString(tpl[:i])
 		tpl = tpl[i:]
-		name, rest, braced := cutVar(tpl)
+		name, rest, _ := cutVar(tpl)
 		if name == "" {
 			b.WriteByte('$')
 			tpl = tpl[1:]
 			continue
 		}
-		v, ok := contextVar(name, e, rc)
-		if !ok {
-			if braced {
-				b.WriteString(tpl[:len(tpl)-len(rest)])
-			} else {
-				b.WriteString(tpl[:len(tpl)-len(rest)])
-			}
-		} else {
+		if v, ok := contextVar(name, e, rc); ok {
 			b.WriteString(v)
+		} else {
+			b.WriteString(tpl[:len(tpl)-len(rest)]) // unknown variables are left as written
 		}
 		tpl = rest
 	}

@@ -24,7 +24,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"gatehouse/internal/deployment"
 	"gatehouse/internal/policy"
@@ -296,8 +295,3 @@ func (rc *request) policyRequest() *policy.Request {
 func (rc *request) maskedARN() string {
 	return rc.stage.MaskedARNPrefix + rc.r.Method + "/" + rc.rest[1:]
 }
-
-var errBodyTooLarge = errors.New("request body too large")
-
-// elapsed is the time since the request started.
-func (rc *request) elapsed(now time.Time) time.Duration { return now.Sub(rc.start) }

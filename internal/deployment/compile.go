@@ -429,13 +429,3 @@ func splitTemplate(s string) *Template {
 	}
 	return t
 }
-
-// HasParams reports whether the template has placeholders.
-func (t *Template) HasParams() bool {
-	for _, p := range t.Parts {
-		if p.Param != "" {
-			return true
-		}
-	}
-	return false
-}

@@ -5,7 +5,6 @@ package network
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -87,9 +86,3 @@ func addrOf(a net.Addr) netip.Addr {
 	}
 	return ap.Addr().Unmap()
 }
-
-// ErrClosed reports a closed listener (re-exported for callers that test for it).
-var ErrClosed = net.ErrClosed
-
-// IsClosed reports whether err means the listener was closed.
-func IsClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
