@@ -3,6 +3,9 @@
 //
 //	setup apis  [flags]        create the mode (a), (b) and (b+log) APIs; print JSON
 //	setup many  [flags] -n 99  create N more public APIs like mode (a)'s; print JSON
+//	setup vpclinks [flags] NAME=NLB...  for each network load balancer of the topology, a
+//	                           VPC link (v1) and a public API whose /{proxy+} goes through it;
+//	                           print {"NAME": "api id"} (bench/vpclink)
 //	setup jwt   -dir DIR       write DIR/jwt-pub.pem, DIR/jwks.json and DIR/jwt.token (RS256,
 //	                           2048-bit, iss = -issuer)
 //
@@ -59,6 +62,7 @@ type options struct {
 	n            int
 	dir          string
 	issuer       string
+	topology     string // vpclinks: the topology file declaring the load balancers
 }
 
 func main() {
@@ -70,7 +74,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: setup apis|many|jwt [flags]")
+		return errors.New("usage: setup apis|many|jwt|vpclinks [flags]")
 	}
 	var o options
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
@@ -88,6 +92,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.n, "n", 99, "many: how many APIs to create")
 	fs.StringVar(&o.dir, "dir", ".", "jwt: output directory; apis: where jwt.token is")
 	fs.StringVar(&o.issuer, "issuer", "http://127.0.0.1:18002", "the OIDC issuer of the JWTs (bench/backend -issuer-listen)")
+	fs.StringVar(&o.topology, "topology", "", "vpclinks: gatehouse's topology file, where the load balancers are declared")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -100,6 +105,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return setupMany(ctx, &o, stdout)
 	case "jwt":
 		return makeJWT(o.dir, o.issuer)
+	case "vpclinks":
+		return setupVPCLinks(ctx, &o, fs.Args(), stdout)
 	}
 	return fmt.Errorf("unknown subcommand %q", args[0])
 }
@@ -449,7 +456,7 @@ func setupMany(ctx context.Context, o *options, stdout io.Writer) error {
 }
 
 // createProxyAPI creates an API with /{proxy+} ANY → HTTP_PROXY backend/{proxy}.
-func createProxyAPI(ctx context.Context, c *apigateway.Client, name string, typ types.EndpointType, policy, backend string) (string, error) {
+func createProxyAPI(ctx context.Context, c *apigateway.Client, name string, typ types.EndpointType, policy, backend string, opts ...func(*apigateway.PutIntegrationInput)) (string, error) {
 	in := &apigateway.CreateRestApiInput{
 		Name:                  aws.String(name),
 		EndpointConfiguration: &types.EndpointConfiguration{Types: []types.EndpointType{typ}},
@@ -469,9 +476,13 @@ func createProxyAPI(ctx context.Context, c *apigateway.Client, name string, typ 
 		AuthorizationType: aws.String("NONE"), RequestParameters: map[string]bool{"method.request.path.proxy": true}}); err != nil {
 		return "", fmt.Errorf("PutMethod: %w", err)
 	}
-	if _, err := c.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("ANY"),
+	integ := &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("ANY"),
 		Type: types.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("ANY"), Uri: aws.String(backend + "/{proxy}"),
-		RequestParameters: map[string]string{"integration.request.path.proxy": "method.request.path.proxy"}}); err != nil {
+		RequestParameters: map[string]string{"integration.request.path.proxy": "method.request.path.proxy"}}
+	for _, o := range opts {
+		o(integ)
+	}
+	if _, err := c.PutIntegration(ctx, integ); err != nil {
 		return "", fmt.Errorf("PutIntegration: %w", err)
 	}
 	return *api.Id, nil

@@ -266,7 +266,8 @@ func (a *agent) session(ctx context.Context) (up time.Duration, _ error) {
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	_ = raw.SetDeadline(time.Now().Add(15 * time.Second))
-	tc := tls.Client(raw, a.tlsCfg)
+	cork := tunnelwire.Cork(raw)
+	tc := tls.Client(cork, a.tlsCfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		var unknownCA x509.UnknownAuthorityError
@@ -307,7 +308,7 @@ func (a *agent) session(ctx context.Context) (up time.Duration, _ error) {
 		cidrs = append(cidrs, p.Masked())
 	}
 	_ = raw.SetDeadline(time.Time{})
-	sess, err := yamux.Client(tunnelwire.FrameConn(tc), tunnelwire.YamuxConfig())
+	sess, err := yamux.Client(tunnelwire.FrameConn(tc, cork), tunnelwire.YamuxConfig())
 	if err != nil {
 		raw.Close()
 		return 0, err

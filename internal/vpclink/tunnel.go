@@ -238,7 +238,8 @@ func (t *tunnel) handshake(raw net.Conn, cfg *tls.Config) (*agentConn, error) {
 	if err := raw.SetDeadline(time.Now().Add(t.handshakeTimeout)); err != nil {
 		return nil, err
 	}
-	tc := tls.Server(raw, cfg)
+	cork := tunnelwire.Cork(raw)
+	tc := tls.Server(cork, cfg)
 	if err := tc.Handshake(); err != nil {
 		return nil, fmt.Errorf("TLS handshake: %w", err)
 	}
@@ -294,7 +295,7 @@ func (t *tunnel) handshake(raw net.Conn, cfg *tls.Config) (*agentConn, error) {
 	if err := raw.SetDeadline(time.Time{}); err != nil {
 		return nil, err
 	}
-	sess, err := yamux.Server(tunnelwire.FrameConn(tc), tunnelwire.YamuxConfig())
+	sess, err := yamux.Server(tunnelwire.FrameConn(tc, cork), tunnelwire.YamuxConfig())
 	if err != nil {
 		return nil, err
 	}
