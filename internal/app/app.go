@@ -204,11 +204,12 @@ func New(ctx context.Context, opts Options) (a *App, err error) {
 		return v.Account, true
 	}
 	a.cp = controlplane.New(controlplane.Options{
-		Store:           a.store,
-		Region:          t.Region,
-		Logger:          a.log.With("component", "controlplane"),
-		IssueClientCert: a.ca.IssueClientPEM,
-		VPCOwner:        vpcOwner,
+		Store:                a.store,
+		Region:               t.Region,
+		Logger:               a.log.With("component", "controlplane"),
+		IssueClientCert:      a.ca.IssueClientPEM,
+		VPCOwner:             vpcOwner,
+		TopologyLoadBalancer: topologyLBs(t),
 		VpcLinkCheck: func(_ context.Context, l *apimodel.VpcLinkRecord) (string, string) {
 			return a.links.LinkStatus(l)
 		},
@@ -872,4 +873,17 @@ func (a authorizerInvoker) Invoke(ctx context.Context, fnARN string, payload []b
 		return nil, "", err
 	}
 	return res.Payload, res.FunctionError, nil
+}
+
+// topologyLBs looks up the load balancers the topology declares, by ARN.
+func topologyLBs(t *config.Topology) func(arn string) (*apimodel.LoadBalancer, bool) {
+	byARN := map[string]*apimodel.LoadBalancer{}
+	docs := vpclink.TopologyDocuments(t)
+	for i := range docs.LoadBalancers {
+		byARN[docs.LoadBalancers[i].LoadBalancerArn] = &docs.LoadBalancers[i]
+	}
+	return func(arn string) (*apimodel.LoadBalancer, bool) {
+		lb, ok := byARN[arn]
+		return lb, ok
+	}
 }

@@ -54,6 +54,9 @@ type Options struct {
 	// VPCOwner reports the account that owns a topology VPC (agent-token calls). Nil
 	// makes every agent-token call fail with NotFoundException.
 	VPCOwner func(vpcID string) (account string, ok bool)
+	// TopologyLoadBalancer returns a load balancer declared in the topology file (read
+	// only, not in the store) by ARN, for VPC links to it. Nil: none.
+	TopologyLoadBalancer func(arn string) (*apimodel.LoadBalancer, bool)
 	// VpcLinkCheck decides the status of PENDING VPC links (vpclinks.go). Nil makes a
 	// link AVAILABLE when it is next read, as long as its load balancers exist.
 	VpcLinkCheck VpcLinkChecker
@@ -82,6 +85,7 @@ type Server struct {
 	issueClientCert    func(cn string) (certPEM, keyPEM []byte, err error)
 	vpcOwner           func(vpcID string) (string, bool)
 	vpcLinkCheck       VpcLinkChecker
+	topologyLB         func(arn string) (*apimodel.LoadBalancer, bool)
 	vpcLinkWait        time.Duration
 	vpcLinkDeleteDelay time.Duration
 
@@ -105,6 +109,7 @@ func New(opts Options) *Server {
 		issueClientCert:    opts.IssueClientCert,
 		vpcOwner:           opts.VPCOwner,
 		vpcLinkCheck:       opts.VpcLinkCheck,
+		topologyLB:         opts.TopologyLoadBalancer,
 		vpcLinkWait:        opts.VpcLinkWait,
 		vpcLinkDeleteDelay: opts.VpcLinkDeleteDelay,
 	}

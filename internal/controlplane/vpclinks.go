@@ -67,6 +67,11 @@ func (s *Server) loadNLB(c *call, arn string) (lb *apimodel.LoadBalancer, err er
 	}
 	e, err := s.store.Get(c.ctx, apimodel.BucketELB, apimodel.LoadBalancerKey(a.Account, a.ID))
 	if errors.Is(err, store.ErrNotFound) {
+		if s.topologyLB != nil {
+			if lb, ok := s.topologyLB(arn); ok && lb.Account == c.caller.Account && lb.Type == apimodel.LoadBalancerNetwork {
+				return lb, nil
+			}
+		}
 		return nil, nil
 	}
 	if err != nil {

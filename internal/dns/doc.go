@@ -51,6 +51,31 @@
 // authoritative for, such as a vpce name). Routing policies simple, weighted,
 // failover and multivalue answer follow Route 53 (aws-reference §9).
 //
+// # Cloud Map
+//
+// AWS Cloud Map DNS namespaces (the apimodel.BucketCloudMap documents the
+// Cloud Map API writes) are served as the hosted zones Cloud Map creates
+// for them. A private DNS namespace is a private hosted zone associated with
+// the namespace's VPC, so it answers only in that VPC's horizon; a public
+// DNS namespace is a public hosted zone; HTTP namespaces have no DNS. The
+// zone has Route 53's SOA (its TTL is the namespace's SOA TTL, and so the
+// negative-caching TTL) and NS records at the apex, and any other name
+// that is not there is NXDOMAIN.
+//
+// For a service with a DnsConfig, each registered instance adds records
+// named {service}.{namespace}, with the TTLs of the service's DnsRecords:
+// A (AWS_INSTANCE_IPV4), AAAA (AWS_INSTANCE_IPV6), CNAME
+// (AWS_INSTANCE_CNAME), and SRV "1 1 {AWS_INSTANCE_PORT}
+// {instance-id}.{service}.{namespace}". For SRV, the target name also gets
+// A/AAAA records for the instance's addresses; AWS does not document their
+// TTL, so they use the SRV TTL. Routing policy MULTIVALUE answers up to
+// eight records in random order; WEIGHTED answers one, chosen uniformly
+// (Cloud Map gives every record the same weight). When the service has a
+// health check, only HEALTHY instances answer. If no record of a name and
+// type is healthy, all of them answer, as Route 53 does for both policies.
+// A new health status takes effect at once; gatehouse does not model Cloud
+// Map's roughly 30 second delay for custom health checks.
+//
 // # Health checks
 //
 // Health checks from the topology and from r53.BucketHealthChecks are run
@@ -61,9 +86,9 @@
 //
 // # Changes
 //
-// The store buckets (zones, health checks, REST APIs) are watched; every
-// change rebuilds an immutable view that is swapped in atomically, well
-// within a second.
+// The store buckets (zones, health checks, REST APIs, Cloud Map) are
+// watched; every change rebuilds an immutable view that is swapped in
+// atomically, well within a second.
 //
 // # Robustness
 //

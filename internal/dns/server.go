@@ -52,8 +52,9 @@ type Options struct {
 	// zones. Required.
 	Topology *config.Topology
 	// Store is watched for hosted zones (r53.BucketZones), health checks
-	// (r53.BucketHealthChecks) and REST APIs (apimodel.BucketRestAPIs).
-	// Nil serves the topology's data only.
+	// (r53.BucketHealthChecks), REST APIs (apimodel.BucketRestAPIs) and
+	// Cloud Map namespaces, services and instances
+	// (apimodel.BucketCloudMap). Nil serves the topology's data only.
 	Store Watcher
 	// Logger receives errors and state changes. Nil discards.
 	Logger *slog.Logger

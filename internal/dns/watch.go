@@ -16,7 +16,8 @@ import (
 )
 
 // state is what views are built from: the topology, its compiled zones,
-// and what the store holds (zones, REST APIs). Guarded by mu.
+// and what the store holds (zones, REST APIs, Cloud Map documents). Guarded
+// by mu.
 type state struct {
 	topo      *config.Topology
 	publicIPs []netip.Addr
@@ -27,11 +28,16 @@ type state struct {
 	mu    sync.Mutex
 	zones map[string]*zoneView // stored zones by id
 	apis  map[string]apiInfo
+	// cloudMap holds the Cloud Map documents; cmZones are the zones
+	// compiled from them, recompiled by build when cmDirty.
+	cloudMap cloudMapDocs
+	cmZones  []*zoneView
+	cmDirty  bool
 }
 
 func newState(t *config.Topology, publicIPs []netip.Addr, cacheSize int, log *slog.Logger) (*state, error) {
 	st := &state{topo: t, publicIPs: publicIPs, cacheSize: cacheSize, log: log,
-		zones: map[string]*zoneView{}, apis: map[string]apiInfo{}}
+		zones: map[string]*zoneView{}, apis: map[string]apiInfo{}, cloudMap: newCloudMapDocs()}
 	for _, hz := range t.DNS.HostedZones {
 		z := &r53.Zone{ID: hz.ID, Name: hz.Name, Account: hz.Account, Private: hz.Private, Records: hz.Records}
 		for _, v := range hz.VPCs {
@@ -49,11 +55,20 @@ func newState(t *config.Topology, publicIPs []netip.Addr, cacheSize int, log *sl
 // build makes a view of the current state.
 func (st *state) build() *view {
 	st.mu.Lock()
-	zones := make([]*zoneView, 0, len(st.topoZones)+len(st.zones))
+	if st.cmDirty {
+		var err error
+		st.cmZones, err = compileCloudMap(st.cloudMap)
+		st.cmDirty = false
+		if err != nil {
+			st.log.Warn("some Cloud Map records are not served", "err", err)
+		}
+	}
+	zones := make([]*zoneView, 0, len(st.topoZones)+len(st.zones)+len(st.cmZones))
 	zones = append(zones, st.topoZones...)
 	for _, z := range st.zones {
 		zones = append(zones, z)
 	}
+	zones = append(zones, st.cmZones...)
 	apis := make(map[string]apiInfo, len(st.apis))
 	for k, v := range st.apis {
 		apis[k] = v
@@ -169,6 +184,31 @@ func (st *state) watch(ctx context.Context, w Watcher, hc *healthChecker, publis
 					st.apis[ev.Key] = info
 				}
 				st.mu.Unlock()
+			},
+		},
+		{
+			bucket: apimodel.BucketCloudMap,
+			reset: func(entries map[string]store.Entry) {
+				docs := newCloudMapDocs()
+				for k, e := range entries {
+					if err := docs.put(k, e.Value); err != nil {
+						st.log.Error("bad stored Cloud Map document", "key", k, "err", err)
+					}
+				}
+				st.mu.Lock()
+				st.cloudMap = docs
+				st.cmDirty = true
+				st.mu.Unlock()
+			},
+			apply: func(ev store.Event) {
+				st.mu.Lock()
+				defer st.mu.Unlock()
+				if ev.Deleted {
+					st.cloudMap.remove(ev.Key)
+				} else if err := st.cloudMap.put(ev.Key, ev.Value); err != nil {
+					st.log.Error("bad stored Cloud Map document", "key", ev.Key, "err", err)
+				}
+				st.cmDirty = true
 			},
 		},
 		{

@@ -115,49 +115,192 @@ func (c *CorkConn) flushLocked() error {
 	return err
 }
 
-// FrameConn returns c (the tunnel's TLS session over cork, the raw connection wrapped
-// by Cork; cork may be nil) for a yamux session, with each data frame's header and body
-// written in one Write (yamux writes them separately), so that a frame becomes one TLS
-// write rather than a 12-byte record and a body record, and its records one write to
-// the raw connection. yamux writes from a single goroutine, which FrameConn relies on.
+// maxPending bounds the frames FrameConn holds for its writer; a yamux write past it
+// waits (yamux's ConnectionWriteTimeout then bounds the wait).
+const maxPending = 1 << 20
+
+// closeFlushTimeout bounds how long Close waits for pending frames to be written.
+const closeFlushTimeout = time.Second
+
+// directFrame is the body size from which a data frame is written by the yamux send
+// goroutine itself, after what is queued, instead of being copied into the queue.
+const directFrame = 32 << 10
+
+// FrameConn returns c (the tunnel's TLS session over cork, the raw connection wrapped by
+// Cork; cork may be nil) for a yamux session. yamux writes every frame from its send
+// goroutine and waits for each write; FrameConn instead queues small frames and returns,
+// and its own writer goroutine sends whatever has queued up since its last write as one
+// TLS write, whose records leave in one write to the raw connection (cork). Under load the
+// frames of many streams share a record and a system call; an idle tunnel pays one
+// goroutine hand-off per frame. A data frame's header and body, which yamux writes
+// separately, always go together; a large body (bulk transfer) is not copied: the send
+// goroutine writes the queue, the header and the body itself, in one corked write.
+//
+// A failed write is returned by every later Write and closes c. Close writes what is
+// queued (for at most a second) and closes c.
 func FrameConn(c net.Conn, cork *CorkConn) net.Conn {
-	return &frameConn{Conn: c, cork: cork}
+	f := &frameConn{Conn: c, cork: cork, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	f.cond = sync.NewCond(&f.mu)
+	go f.writer()
+	return f
 }
 
 type frameConn struct {
 	net.Conn
 	cork *CorkConn
+	kick chan struct{}
+	done chan struct{} // closed when the writer returns
+
+	// hdr and held are used by the (single) yamux send goroutine only.
 	hdr  [headerSize]byte
 	held bool
-	buf  []byte
+
+	// wmu serializes writes to Conn (the writer goroutine and direct frames).
+	wmu sync.Mutex
+
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled when pending shrinks or err is set
+	pending []byte
+	spare   []byte
+	err     error
+	closing bool
+	once    sync.Once
 }
 
 func (f *frameConn) Write(p []byte) (int, error) {
-	if f.held {
-		f.held = false
-		f.buf = append(append(f.buf[:0], f.hdr[:]...), p...)
-		if f.cork != nil {
-			f.cork.cork()
-		}
-		n, err := f.Conn.Write(f.buf)
-		if f.cork != nil {
-			if ferr := f.cork.uncork(); err == nil && ferr != nil {
-				err, n = ferr, 0
-			}
-		}
-		if cap(f.buf) > maxCork/2 {
-			f.buf = nil
-		}
-		n -= headerSize
-		if n < 0 {
-			n = 0
-		}
-		return n, err
-	}
-	if len(p) == headerSize && p[1] == typeData && binary.BigEndian.Uint32(p[8:12]) > 0 {
+	if !f.held && len(p) == headerSize && p[1] == typeData && binary.BigEndian.Uint32(p[8:12]) > 0 {
 		copy(f.hdr[:], p)
 		f.held = true
 		return headerSize, nil
 	}
-	return f.Conn.Write(p)
+	if f.held && len(p) >= directFrame {
+		f.held = false
+		f.wmu.Lock()
+		err := f.send(f.hdr[:], p)
+		f.wmu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	f.mu.Lock()
+	for f.err == nil && !f.closing && len(f.pending) > 0 && len(f.pending)+len(p) > maxPending {
+		f.cond.Wait()
+	}
+	if err := f.err; err != nil || f.closing {
+		f.mu.Unlock()
+		f.held = false
+		if err == nil {
+			err = net.ErrClosed
+		}
+		return 0, err
+	}
+	if f.held {
+		f.held = false
+		f.pending = append(f.pending, f.hdr[:]...)
+	}
+	f.pending = append(f.pending, p...)
+	f.mu.Unlock()
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// send writes the queued frames and then extra as one corked write. The caller holds
+// wmu. A failure is kept for every later Write and closes the connection.
+func (f *frameConn) send(extra ...[]byte) error {
+	f.mu.Lock()
+	if f.err != nil {
+		err := f.err
+		f.mu.Unlock()
+		return err
+	}
+	buf := f.pending
+	f.pending, f.spare = f.spare[:0], nil
+	f.mu.Unlock()
+	if len(buf) == 0 && len(extra) == 0 {
+		f.mu.Lock()
+		f.spare = buf
+		f.mu.Unlock()
+		return nil
+	}
+	if f.cork != nil {
+		f.cork.cork()
+	}
+	var err error
+	if len(buf) > 0 {
+		_, err = f.Conn.Write(buf)
+	}
+	for _, b := range extra {
+		if err == nil {
+			_, err = f.Conn.Write(b)
+		}
+	}
+	if f.cork != nil {
+		if ferr := f.cork.uncork(); err == nil {
+			err = ferr
+		}
+	}
+	f.mu.Lock()
+	if cap(buf) <= maxPending {
+		f.spare = buf[:0]
+	}
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	err = f.err
+	f.cond.Broadcast()
+	f.mu.Unlock()
+	if err != nil {
+		f.Conn.Close()
+	}
+	return err
+}
+
+// writer sends queued frames until the connection fails or is closed.
+func (f *frameConn) writer() {
+	defer close(f.done)
+	for {
+		<-f.kick
+		f.wmu.Lock()
+		err := f.send()
+		f.wmu.Unlock()
+		f.mu.Lock()
+		closing, more := f.closing, len(f.pending) > 0
+		f.mu.Unlock()
+		switch {
+		case err != nil:
+			return
+		case more:
+			select {
+			case f.kick <- struct{}{}:
+			default:
+			}
+		case closing:
+			return
+		}
+	}
+}
+
+// Close writes the queued frames (for at most closeFlushTimeout) and closes the
+// connection.
+func (f *frameConn) Close() error {
+	f.once.Do(func() {
+		f.mu.Lock()
+		f.closing = true
+		f.cond.Broadcast()
+		f.mu.Unlock()
+		select {
+		case f.kick <- struct{}{}:
+		default:
+		}
+		_ = f.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+		select {
+		case <-f.done:
+		case <-time.After(closeFlushTimeout):
+		}
+	})
+	return f.Conn.Close()
 }
