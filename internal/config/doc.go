@@ -1,6 +1,7 @@
 // Package config owns gatehouse's topology file: the declarative description
 // of what AWS calls infrastructure — the Region, the accounts and their access
-// keys, the VPCs and the interface VPC endpoints for execute-api — plus the
+// keys, the VPCs and the interface VPC endpoints for execute-api, EC2 instances
+// (instances.go), load balancers and target groups (vpclink.go) — plus the
 // addresses of the control plane and the public (regional) listener.
 //
 // # Contract

@@ -492,7 +492,7 @@ func (d *decoder) topology(root *yaml.Node) (t *Topology, ingressSet []bool) {
 				t.Functions = append(t.Functions, d.function(n, path))
 			})
 		}},
-	}, append(d.dnsFields(t), d.vpcLinkFields(t)...)...))
+	}, slices.Concat(d.dnsFields(t), d.vpcLinkFields(t), d.instanceFields(t))...))
 	return t, ingressSet
 }
 

@@ -30,6 +30,9 @@ type Topology struct {
 	DNS DNS
 	// Functions are Lambda functions defined in the topology (functions.go).
 	Functions []Function
+	// Instances are EC2 instances, the targets of instance target groups (YAML list
+	// instances; instances.go).
+	Instances []Instance
 	// TunnelListener, TargetGroups and LoadBalancers are the private-integration
 	// infrastructure: where link agents connect, and ELBv2 objects (vpclink.go).
 	TunnelListener TunnelListener

@@ -42,6 +42,7 @@ func (t *Topology) validate() []*FieldError {
 	t.validateEndpoints(&errs, &ls)
 	t.validateFunctions(&errs)
 	t.validateDNS(&errs, &ls)
+	t.validateInstances(&errs)
 	t.validateVPCLinks(&errs, &ls)
 	return errs.list
 }

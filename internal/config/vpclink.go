@@ -16,7 +16,7 @@ package config
 //	    vpc: vpc-0ccccccccccccccc3
 //	    protocol: HTTP            # TCP | TLS | HTTP | HTTPS
 //	    port: 8080
-//	    targets: [{id: 10.99.1.10}, {id: 10.99.1.11, port: 8081}]
+//	    targets: [{id: 10.99.1.10}, {id: 10.99.1.11, port: 8081}]   # instance ids with targetType: instance
 //	    healthCheck: {path: /healthz, intervalSeconds: 10, healthyThreshold: 2, matcher: "200-299"}
 //	    deregistrationDelaySeconds: 30
 //	    algorithm: least_outstanding_requests
@@ -68,7 +68,9 @@ type TargetGroup struct {
 	Protocol string
 	// Port is the targets' default port, 1 to 65535.
 	Port int
-	// TargetType is ip, the only type gatehouse supports. Default ip. YAML key targetType.
+	// TargetType is ip (targets are IP addresses) or instance (targets are ids of EC2
+	// instances in instances, reached at their private IP). Default ip. YAML key
+	// targetType.
 	TargetType string
 	// Targets are the registered targets.
 	Targets []TargetSpec
@@ -81,10 +83,22 @@ type TargetGroup struct {
 	Algorithm string
 }
 
-// TargetSpec is one registered target (YAML list targetGroups[].targets).
+// Target types (TargetGroup.TargetType).
+const (
+	TargetTypeIP       = "ip"
+	TargetTypeInstance = "instance"
+)
+
+// TargetSpec is one registered target (YAML list targetGroups[].targets). The YAML key
+// id holds an IP address (ID) in ip target groups and an instance id (InstanceID) in
+// instance target groups.
 type TargetSpec struct {
-	// ID is the target's IP address, inside the VPC's CIDR.
+	// ID is the target's IP address, inside the VPC's CIDR (ip target groups).
 	ID netip.Addr
+	// InstanceID is the id of an instance in instances, in the target group's VPC
+	// (instance target groups). The instance may be stopped: it then stays registered
+	// and receives no traffic.
+	InstanceID string
 	// Port overrides the target group's port; 0 (the default) means the group's port.
 	Port int
 }
@@ -293,7 +307,7 @@ func (d *decoder) vpcLinkVPCFields(v *VPC) []fieldDecoder {
 }
 
 func (d *decoder) targetGroup(n *yaml.Node, path string) TargetGroup {
-	tg := TargetGroup{TargetType: "ip", DeregistrationDelaySeconds: 300, HealthCheck: TargetHealthCheck{Enabled: true}}
+	tg := TargetGroup{TargetType: TargetTypeIP, DeregistrationDelaySeconds: 300, HealthCheck: TargetHealthCheck{Enabled: true}}
 	d.object(n, path, []fieldDecoder{
 		{"name", d.str(&tg.Name)},
 		{"id", d.str(&tg.ID)},
@@ -305,7 +319,7 @@ func (d *decoder) targetGroup(n *yaml.Node, path string) TargetGroup {
 			d.list(n, path, func(n *yaml.Node, path string) {
 				var s TargetSpec
 				d.object(n, path, []fieldDecoder{
-					{"id", func(n *yaml.Node, path string) { s.ID = d.addr(n, path) }},
+					{"id", func(n *yaml.Node, path string) { d.targetID(n, path, &s) }},
 					{"port", d.integer(&s.Port)},
 				})
 				tg.Targets = append(tg.Targets, s)
@@ -459,13 +473,19 @@ func (t *Topology) validateTargetGroup(errs *fieldErrors, i int, tgAt map[string
 	if tg.Port < 1 || tg.Port > 65535 {
 		errs.add(p+".port", "want a port from 1 to 65535, got %d", tg.Port)
 	}
-	if tg.TargetType != "ip" {
-		errs.add(p+".targetType", "%q is not supported; gatehouse targets are ip", tg.TargetType)
+	switch tg.TargetType {
+	case TargetTypeIP, TargetTypeInstance:
+	default:
+		errs.add(p+".targetType", "%q is not supported; gatehouse targets are ip or instance", tg.TargetType)
 	}
 	seen := map[string]string{}
 	for j, s := range tg.Targets {
 		sp := index(p+".targets", j)
 		switch {
+		case tg.TargetType == TargetTypeInstance:
+			t.validateInstanceTarget(errs, sp+".id", s, tg)
+		case s.InstanceID != "":
+			errs.add(sp+".id", "%q is an instance id; the targets of an ip target group are IP addresses", s.InstanceID)
 		case !s.ID.IsValid():
 			errs.add(sp+".id", "required")
 		case vpcOK && v.CIDR.IsValid() && !v.CIDR.Contains(s.ID):
@@ -479,6 +499,9 @@ func (t *Topology) validateTargetGroup(errs *fieldErrors, i int, tgAt map[string
 			port = tg.Port
 		}
 		key := netip.AddrPortFrom(s.ID, uint16(port)).String()
+		if s.InstanceID != "" {
+			key = s.InstanceID + ":" + strconv.Itoa(port)
+		}
 		if seen[key] != "" {
 			errs.add(sp, "duplicate target %s (also %s)", key, seen[key])
 		} else {

@@ -131,7 +131,7 @@ func TestParseVPCLinkErrors(t *testing.T) {
 		{"tg vpc", tg(`{name: x, vpc: vpc-0ccccccccccccccc3, protocol: TCP, port: 80}`), `targetGroups[0].vpc: unknown VPC`},
 		{"tg protocol", tg(`{name: x, vpc: vpc-0aaaaaaaaaaaaaaa1, protocol: UDP, port: 80}`), `targetGroups[0].protocol: "UDP" is not`},
 		{"tg port", tg(`{name: x, vpc: vpc-0aaaaaaaaaaaaaaa1, protocol: TCP, port: 0}`), `targetGroups[0].port: want a port`},
-		{"tg instance", tg(`{name: x, vpc: vpc-0aaaaaaaaaaaaaaa1, protocol: TCP, port: 1, targetType: instance}`), `targetGroups[0].targetType: "instance" is not supported`},
+		{"tg lambda", tg(`{name: x, vpc: vpc-0aaaaaaaaaaaaaaa1, protocol: TCP, port: 1, targetType: lambda}`), `targetGroups[0].targetType: "lambda" is not supported`},
 		{"target outside", tg(`{name: x, vpc: vpc-0aaaaaaaaaaaaaaa1, protocol: TCP, port: 1, targets: [{id: 10.0.0.1}]}`), `targetGroups[0].targets[0].id: 10.0.0.1 is outside the VPC's CIDR`},
 		{"target dup", tg(`{name: x, vpc: vpc-0aaaaaaaaaaaaaaa1, protocol: TCP, port: 1, targets: [{id: 127.10.0.9}, {id: 127.10.0.9, port: 1}]}`), `targets[1]: duplicate target 127.10.0.9:1`},
 		{"matcher", tg(`{name: x, vpc: vpc-0aaaaaaaaaaaaaaa1, protocol: HTTP, port: 1, healthCheck: {matcher: "2xx"}}`), `healthCheck.matcher: "2xx" is not`},

@@ -2,11 +2,12 @@
 // version 2016-11-15) that describes what gatehouse's topology defines:
 // DescribeVpcEndpoints — with the DnsEntries AWS reports for an execute-api
 // interface endpoint (the regional and zonal public names, and with private
-// DNS on, the private execute-api.{region}.amazonaws.com names) — and
-// DescribeVpcs. The topology is read-only, so these are the only actions.
+// DNS on, the private execute-api.{region}.amazonaws.com names) —, DescribeVpcs,
+// and DescribeInstances for the topology's EC2 instances (instances.go). The
+// topology is read-only, so these are the only actions.
 //
 // Requests arrive already authenticated (SigV4, service "ec2"); a caller sees
-// the VPCs and endpoints of its own account. Errors use EC2's XML shape:
+// the VPCs, endpoints and instances of its own account. Errors use EC2's XML shape:
 // <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response>.
 package ec2api
 
@@ -123,6 +124,8 @@ func (s *Server) ServeEC2(w http.ResponseWriter, r *http.Request, caller Caller,
 		out, err = s.describeVpcEndpoints(caller, params, reqID)
 	case "DescribeVpcs":
 		out, err = s.describeVpcs(caller, params, reqID)
+	case "DescribeInstances":
+		out, err = s.describeInstances(caller, params, reqID)
 	case "":
 		err = &apiError{http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action."}
 	default:

@@ -32,12 +32,19 @@ vpcs:
       - {id: subnet-0aaaaaaaaaaaaaaa1, cidr: 127.14.1.0/24}
       - {id: subnet-0aaaaaaaaaaaaaaa2, cidr: 127.14.2.0/24}
   - {id: vpc-0aaaaaaaaaaaaaaa3, account: "111111111111", cidr: 127.15.0.0/16, enableDnsHostnames: false}
-  - {id: vpc-0bbbbbbbbbbbbbbb2, account: "222222222222", cidr: 127.24.0.0/16}
+  - id: vpc-0bbbbbbbbbbbbbbb2
+    account: "222222222222"
+    cidr: 127.24.0.0/16
+    subnets: [{id: subnet-0bbbbbbbbbbbbbbb2, cidr: 127.24.1.0/24}]
 vpcEndpoints:
   - {id: vpce-0aaaaaaaaaaaaaaa1, vpc: vpc-0aaaaaaaaaaaaaaa1, addresses: [127.14.1.10, 127.14.2.10], port: 0}
   - {id: vpce-0aaaaaaaaaaaaaaa3, vpc: vpc-0aaaaaaaaaaaaaaa3, addresses: [127.15.1.10], port: 0, privateDnsEnabled: false}
   - {id: vpce-0bbbbbbbbbbbbbbb2, vpc: vpc-0bbbbbbbbbbbbbbb2, addresses: [127.24.1.10], port: 0}
 dnsPort: 0
+instances:
+  - {id: i-0aaaaaaaaaaaaaaa1, subnet: subnet-0aaaaaaaaaaaaaaa1, privateIp: 127.14.1.21, name: web-1}
+  - {id: i-0aaaaaaaaaaaaaaa2, subnet: subnet-0aaaaaaaaaaaaaaa2, privateIp: 127.14.2.22, state: stopped}
+  - {id: i-0bbbbbbbbbbbbbbb1, subnet: subnet-0bbbbbbbbbbbbbbb2, privateIp: 127.24.1.21}
 `
 
 func newServer(t testing.TB) (*Server, *config.Topology) {
@@ -189,6 +196,8 @@ func FuzzServeEC2(f *testing.F) {
 	f.Add("Action=DescribeVpcEndpoints&Version=2016-11-15&VpcEndpointId.1=vpce-0aaaaaaaaaaaaaaa1")
 	f.Add("Action=DescribeVpcs&Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-*&MaxResults=5&NextToken=1")
 	f.Add("Action=DescribeVpcEndpoints&Filter.1.Name=vpc-endpoint-id&Filter.1.Value.1=***?**")
+	f.Add("Action=DescribeInstances&InstanceId.1=i-0aaaaaaaaaaaaaaa1&InstanceId.2=i-0123&Filter.1.Name=tag:Name&Filter.1.Value.1=web*")
+	f.Add("Action=DescribeInstances&Filter.1.Name=instance-state-name&Filter.1.Value.1=stopped&MaxResults=5&NextToken=1")
 	f.Add("%zz")
 	f.Fuzz(func(t *testing.T, body string) {
 		w := httptest.NewRecorder()

@@ -307,9 +307,9 @@ func TestTargetsAndHealth(t *testing.T) {
 			t.Errorf("default target type %s", itg.TargetType)
 		}
 		mustT[*elb.RegisterTargetsOutput](t)(e.a.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: itg.TargetGroupArn,
-			Targets: []types.TargetDescription{{Id: aws.String("i-0123456789abcdef0")}}}))
+			Targets: []types.TargetDescription{{Id: aws.String(instRunning)}}}))
 		_, err := e.a.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: itg.TargetGroupArn, Targets: []types.TargetDescription{{Id: aws.String("10.1.1.1")}}})
-		wantCode(t, err, "InvalidTarget", "The following targets are not valid instances: '10.1.1.1'")
+		wantCode(t, err, "ValidationError", "Instance ID '10.1.1.1' is not valid")
 	})
 	t.Run("unknown target group", func(t *testing.T) {
 		_, err := e.b.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: arn, Targets: []types.TargetDescription{{Id: aws.String("10.1.1.5")}}})

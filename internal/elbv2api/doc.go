@@ -32,9 +32,11 @@
 //     application load balancers only, as on AWS); redirect and the
 //     authenticate actions are refused with InvalidLoadBalancerAction.
 //   - Target groups support protocols HTTP, HTTPS, TCP and TLS and target types
-//     ip and instance (instance targets are stored but gatehouse cannot resolve
-//     them unless the runtime maps them); UDP, TCP_UDP, GENEVE, lambda and alb
-//     targets are refused.
+//     ip and instance; UDP, TCP_UDP, GENEVE, lambda and alb targets are refused.
+//     Instance targets are the topology's instances (config.Instance): one of the
+//     caller's account, in the group's VPC, running when registered (instances.go
+//     has AWS's InvalidTarget messages). The runtime reaches them at their private
+//     IP; a registered instance that is stopped reports unused/Target.InvalidState.
 //   - Names are unique per account; the check is serialized within one process
 //     (two gatehouse nodes creating the same name at the same instant may both
 //     succeed).

@@ -33,6 +33,12 @@ const (
 	subnetA3 = "subnet-0aaaaaaaaaaaaaaa3" // us-east-1a (explicit)
 	subnetC1 = "subnet-0ccccccccccccccc1" // in vpcA2
 	subnetB1 = "subnet-0bbbbbbbbbbbbbbb1" // account B
+
+	instRunning  = "i-0aaaaaaaaaaaaaaa1" // vpcA, 10.1.1.21
+	instStopped  = "i-0aaaaaaaaaaaaaaa2" // vpcA, 10.1.2.22
+	instRunning2 = "i-0aaaaaaaaaaaaaaa3" // vpcA, 10.1.1.23
+	instOtherVPC = "i-0ccccccccccccccc1" // vpcA2, 10.2.1.21
+	instAccountB = "i-0bbbbbbbbbbbbbbb1" // account B's vpcB, 10.1.1.21
 )
 
 const topology = `
@@ -61,6 +67,12 @@ vpcs:
     subnets:
       - {id: subnet-0bbbbbbbbbbbbbbb1, cidr: 10.1.1.0/24}
 dnsPort: 0
+instances:
+  - {id: i-0aaaaaaaaaaaaaaa1, subnet: subnet-0aaaaaaaaaaaaaaa1, privateIp: 10.1.1.21, name: web-1}
+  - {id: i-0aaaaaaaaaaaaaaa2, subnet: subnet-0aaaaaaaaaaaaaaa2, privateIp: 10.1.2.22, state: stopped}
+  - {id: i-0aaaaaaaaaaaaaaa3, subnet: subnet-0aaaaaaaaaaaaaaa1, privateIp: 10.1.1.23}
+  - {id: i-0ccccccccccccccc1, subnet: subnet-0ccccccccccccccc1, privateIp: 10.2.1.21}
+  - {id: i-0bbbbbbbbbbbbbbb1, subnet: subnet-0bbbbbbbbbbbbbbb1, privateIp: 10.1.1.21}
 `
 
 // fakeHealth is a HealthSource with settable answers.

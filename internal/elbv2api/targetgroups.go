@@ -504,7 +504,9 @@ var privateRanges = []netip.Prefix{
 	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("fc00::/7"),
 }
 
-// checkTarget validates one target of tg, filling in its port and zone.
+// checkTarget validates one target of tg, filling in its port and zone. Instance
+// targets are only checked for their form here; checkInstanceTargets checks that they
+// exist and run.
 func (s *Server) checkTarget(tg *apimodel.TargetGroup, t *apimodel.TargetDescription) error {
 	if t.Port == 0 {
 		t.Port = tg.Port
@@ -512,7 +514,7 @@ func (s *Server) checkTarget(tg *apimodel.TargetGroup, t *apimodel.TargetDescrip
 	switch tg.TargetType {
 	case apimodel.TargetTypeInstance:
 		if !instanceIDRe.MatchString(t.ID) {
-			return newErr(codeInvalidTarget, "The following targets are not valid instances: '%s'", t.ID)
+			return validationf("Instance ID '%s' is not valid", t.ID)
 		}
 		return nil
 	}
@@ -570,6 +572,11 @@ func (s *Server) registerTargets(c *call) (any, error) {
 	}
 	for i := range ts {
 		if err := s.checkTarget(tg, &ts[i]); err != nil {
+			return nil, err
+		}
+	}
+	if tg.TargetType == apimodel.TargetTypeInstance {
+		if err := s.checkInstanceTargets(tg, ts); err != nil {
 			return nil, err
 		}
 	}
@@ -683,7 +690,8 @@ func (s *Server) describeTargetHealth(c *call) (any, error) {
 	if s.health != nil {
 		live = s.health.TargetHealth(arn)
 	}
-	liveFor := func(id string, port int) (apimodel.TargetHealthDescription, bool) {
+	instances := tg.TargetType == apimodel.TargetTypeInstance
+	find := func(id string, port int) (apimodel.TargetHealthDescription, bool) {
 		i := slices.IndexFunc(live, func(d apimodel.TargetHealthDescription) bool {
 			return d.Target.ID == id && (d.Target.Port == port || d.Target.Port == 0)
 		})
@@ -692,6 +700,18 @@ func (s *Server) describeTargetHealth(c *call) (any, error) {
 		}
 		return live[i], true
 	}
+	// liveFor finds the runtime's view of a target; an instance target may be reported
+	// by its private IP.
+	liveFor := func(id string, port int) (apimodel.TargetHealthDescription, bool) {
+		d, ok := find(id, port)
+		if !ok && instances {
+			if _, ip, decided := s.instanceHealth(tg, id); !decided {
+				d, ok = find(ip, port)
+			}
+		}
+		d.Target.ID = id
+		return d, ok
+	}
 	hcPort := func(port int) string {
 		if tg.HealthCheckPort == apimodel.HealthCheckPortTraffic || tg.HealthCheckPort == "" {
 			return strconv.Itoa(port)
@@ -699,17 +719,26 @@ func (s *Server) describeTargetHealth(c *call) (any, error) {
 		return tg.HealthCheckPort
 	}
 	describe := func(t apimodel.TargetDescription, registered bool) xTargetHealthDescription {
-		h := healthInitial
-		if d, ok := liveFor(t.ID, t.Port); ok {
-			h = d.TargetHealth
-		} else {
-			switch {
-			case !registered:
-				h = healthNotRegistered
-			case len(tg.LoadBalancerArns) == 0:
-				h = healthNotInUse
-			case tg.HealthCheckEnabled != nil && !*tg.HealthCheckEnabled:
-				h = healthDisabled
+		var h apimodel.TargetHealth
+		var stateDecides bool
+		if registered && instances {
+			// A stopped or vanished instance reports its state, whatever the runtime
+			// still drains.
+			h, _, stateDecides = s.instanceHealth(tg, t.ID)
+		}
+		if !stateDecides {
+			h = healthInitial
+			if d, ok := liveFor(t.ID, t.Port); ok {
+				h = d.TargetHealth
+			} else {
+				switch {
+				case !registered:
+					h = healthNotRegistered
+				case len(tg.LoadBalancerArns) == 0:
+					h = healthNotInUse
+				case tg.HealthCheckEnabled != nil && !*tg.HealthCheckEnabled:
+					h = healthDisabled
+				}
 			}
 		}
 		return xTargetHealthDescription{
@@ -744,6 +773,15 @@ func (s *Server) describeTargetHealth(c *call) (any, error) {
 	for _, d := range live {
 		if d.TargetHealth.State != apimodel.TargetHealthDraining {
 			continue
+		}
+		if instances {
+			// The runtime reports instance targets by private IP. One whose instance is
+			// gone is left out: its registration reports it as terminated.
+			id, ok := s.instanceAt(tg, d.Target.ID)
+			if !ok {
+				continue
+			}
+			d.Target.ID = id
 		}
 		if slices.ContainsFunc(tg.Targets, func(r apimodel.TargetRegistration) bool { return r.ID == d.Target.ID && r.Port == d.Target.Port }) {
 			continue

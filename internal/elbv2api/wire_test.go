@@ -143,6 +143,8 @@ func FuzzServe(f *testing.F) {
 		"Action=CreateRule&ListenerArn=arn:aws:elasticloadbalancing:us-east-1:111111111111:listener/app/a/0123456789abcdef/0123456789abcdef&Priority=1&Conditions.member.1.Field=path-pattern&Conditions.member.1.Values.member.1=/x&Actions.member.1.Type=forward",
 		"Action=RegisterTargets&TargetGroupArn=arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/t/0123456789abcdef&Targets.member.1.Id=10.1.1.1",
 		"Action=DescribeTargetHealth&TargetGroupArn=x&Targets.member.1.Port=99999",
+		"Action=CreateTargetGroup&Name=i&Protocol=TCP&Port=80&VpcId=vpc-0aaaaaaaaaaaaaaa1&TargetType=instance",
+		"Action=RegisterTargets&TargetGroupArn=arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/i/0123456789abcdef&Targets.member.1.Id=i-0aaaaaaaaaaaaaaa1&Targets.member.2.Id=i-0aaaaaaaaaaaaaaa2&Targets.member.2.Port=81",
 		"%zz", "Action=&&&=", "Action=DescribeRules&PageSize=0&Marker=-1",
 	} {
 		f.Add(seed)

@@ -43,6 +43,10 @@ type snapshot struct {
 	topoTokens         map[string]Join                    // topology, by hash
 	vpcHasStoredTokens map[string]bool
 	subnetVPC          map[string]string
+	// docs are the Documents of the last Update and instances the EC2 instances
+	// instance targets resolved against (instances.go); SetInstances rebuilds from them.
+	docs      Documents
+	instances *instanceSet
 }
 
 type lbRT struct {
@@ -105,8 +109,12 @@ func TopologyDocuments(t *config.Topology) Documents {
 			doc.Attributes[apimodel.AttrLoadBalancingAlgorithm] = tg.Algorithm
 		}
 		for _, s := range tg.Targets {
+			id := s.ID.String()
+			if s.InstanceID != "" {
+				id = s.InstanceID
+			}
 			doc.Targets = append(doc.Targets, apimodel.TargetRegistration{
-				TargetDescription: apimodel.TargetDescription{ID: s.ID.String(), Port: s.Port}})
+				TargetDescription: apimodel.TargetDescription{ID: id, Port: s.Port}})
 		}
 		d.TargetGroups = append(d.TargetGroups, doc)
 	}
@@ -181,13 +189,26 @@ func TopologyDocuments(t *config.Topology) Documents {
 // Update replaces the stored documents the runtime is built from. Target groups keep
 // their targets' health across updates; targets no longer registered drain. Documents
 // that cannot be used (unknown references, bad values) are left out and reported in
-// the returned error; the rest takes effect.
+// the returned error; the rest takes effect. The Manager keeps docs (SetInstances
+// rebuilds from them): do not modify them afterwards.
 func (m *Manager) Update(docs Documents) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
+	inst := m.snap.Load().instances
+	if inst == nil {
+		// The first update: the topology's instances. Parse has validated them; a
+		// hand-built topology's unusable ones are simply left out.
+		inst, _ = newInstanceSet(m.topo, m.topo.Instances)
+	}
+	return m.updateLocked(docs, inst)
+}
+
+// updateLocked builds and publishes a snapshot from docs, the topology and inst. m.mu
+// is held.
+func (m *Manager) updateLocked(docs Documents, inst *instanceSet) error {
 	var errs []error
 	topo := TopologyDocuments(m.topo)
 	s := &snapshot{
@@ -201,6 +222,8 @@ func (m *Manager) Update(docs Documents) error {
 		topoTokens:         map[string]Join{},
 		vpcHasStoredTokens: map[string]bool{},
 		subnetVPC:          map[string]string{},
+		docs:               docs,
+		instances:          inst,
 	}
 	for _, v := range m.topo.VPCs {
 		for _, sn := range v.Subnets {
@@ -219,6 +242,10 @@ func (m *Manager) Update(docs Documents) error {
 		g := m.tgs[tg.TargetGroupArn]
 		if g == nil {
 			g = newTargetGroup(m, tg.TargetGroupArn)
+		}
+		if tg.TargetType == apimodel.TargetTypeInstance {
+			// Instance targets become the ip targets of their private IPs.
+			tg = inst.resolve(tg)
 		}
 		if err := g.update(&tg); err != nil {
 			errs = append(errs, err)

@@ -22,6 +22,10 @@
 //
 // and route.DialContext for raw TCP through network load balancers.
 //
+// Target groups of type ip name addresses; those of type instance name EC2 instances of
+// the topology (config.Instance), reached at their private IP while running
+// (SetInstances applies a changed instance list).
+//
 // Every connection to a target goes through DialVPC: directly when the target's VPC is
 // routable, else through one of that VPC's link agents (ServeTunnel accepts them; see
 // package linkagent and the wire format in tunnelwire). Agents of one VPC are never

@@ -181,8 +181,8 @@ func (g *targetGroup) update(doc *apimodel.TargetGroup) error {
 	for _, r := range doc.Targets {
 		a, err := netip.ParseAddr(r.ID)
 		if err != nil {
-			// Instance targets (and anything else that is not an address) cannot be
-			// reached; they are reported unavailable by TargetHealth.
+			// Not an address: instance ids were resolved to their private IPs before
+			// (instances.go); one that could not be (stopped, unknown) takes no traffic.
 			continue
 		}
 		port := r.Port
