@@ -62,7 +62,6 @@ type options struct {
 	n            int
 	dir          string
 	issuer       string
-	topology     string // vpclinks: the topology file declaring the load balancers
 }
 
 func main() {
@@ -92,7 +91,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.n, "n", 99, "many: how many APIs to create")
 	fs.StringVar(&o.dir, "dir", ".", "jwt: output directory; apis: where jwt.token is")
 	fs.StringVar(&o.issuer, "issuer", "http://127.0.0.1:18002", "the OIDC issuer of the JWTs (bench/backend -issuer-listen)")
-	fs.StringVar(&o.topology, "topology", "", "vpclinks: gatehouse's topology file, where the load balancers are declared")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse/internal/config"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -18,7 +16,7 @@ import (
 )
 
 // setupVPCLinks creates, for each NAME=NLB argument (NLB: a network load balancer's name,
-// declared in the -topology file, or else found with DescribeLoadBalancers), a VPC link (v1) to that load balancer and a public REGIONAL
+// found with DescribeLoadBalancers, e.g. one declared in the topology), a VPC link (v1) to that load balancer and a public REGIONAL
 // API whose /{proxy+} ANY is an HTTP_PROXY integration with connectionType VPC_LINK
 // through it (uri http://{NLB}.internal/{proxy}: on AWS the uri sets Host, the link
 // routes). It waits until every link is AVAILABLE and every API answers through the
@@ -34,35 +32,17 @@ func setupVPCLinks(ctx context.Context, o *options, args []string, stdout io.Wri
 		Credentials:      credentials.NewStaticCredentialsProvider(o.accessKey, o.secret, ""),
 		RetryMaxAttempts: 3,
 	})
-	var topo *config.Topology
-	if o.topology != "" {
-		t, err := config.Load(o.topology)
-		if err != nil {
-			return err
-		}
-		topo = t
-	}
 	out := map[string]string{}
 	for _, arg := range args {
 		name, nlb, ok := strings.Cut(arg, "=")
 		if !ok {
 			return fmt.Errorf("vpclinks: %q is not NAME=NLB", arg)
 		}
-		arn := ""
-		if topo != nil {
-			for i := range topo.LoadBalancers {
-				if lb := &topo.LoadBalancers[i]; lb.Name == nlb {
-					arn = topo.LoadBalancerARN(lb)
-				}
-			}
+		d, err := lbs.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{nlb}})
+		if err != nil || len(d.LoadBalancers) != 1 {
+			return fmt.Errorf("vpclinks: load balancer %s: %v", nlb, err)
 		}
-		if arn == "" {
-			d, err := lbs.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{nlb}})
-			if err != nil || len(d.LoadBalancers) != 1 {
-				return fmt.Errorf("vpclinks: load balancer %s: %v", nlb, err)
-			}
-			arn = *d.LoadBalancers[0].LoadBalancerArn
-		}
+		arn := *d.LoadBalancers[0].LoadBalancerArn
 		link, err := c.CreateVpcLink(ctx, &apigateway.CreateVpcLinkInput{Name: aws.String(name), TargetArns: []string{arn}})
 		if err != nil {
 			return fmt.Errorf("vpclinks: CreateVpcLink %s: %w", name, err)

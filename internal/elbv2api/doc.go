@@ -16,6 +16,24 @@
 // listeners, balancers and health checkers from them. Target health is not
 // stored: DescribeTargetHealth asks the runtime through HealthSource.
 //
+// Topology-declared objects (declared.go): the load balancers, with their listeners
+// and rules, and the target groups of the topology file (config.Topology.LoadBalancers
+// and TargetGroups) are never stored. New converts them once with
+// vpclink.TopologyDocuments, as the runtime does, so they carry the ARNs config
+// computes, and every Describe* call of their account lists them next to the stored
+// ones, in the same order and pages; DescribeTargetHealth asks HealthSource about them
+// like about stored groups. They are read-only: DeleteLoadBalancer, DeleteTargetGroup,
+// RegisterTargets, DeregisterTargets, CreateListener on a declared load balancer,
+// DeleteListener, CreateRule on a declared listener and DeleteRule fail with
+// OperationNotPermitted (HTTP 400), "Load balancer '{arn}' is declared in gatehouse's
+// topology file and is read-only" (Target group, Listener, Rule alike). A stored load
+// balancer or target group cannot take a declared one's name in the same account
+// (DuplicateLoadBalancerName, DuplicateTargetGroupName), and declared ones count
+// towards the per-account quotas. A stored listener or rule may forward to a declared
+// target group that no declared load balancer uses (one that is used is refused with
+// TargetGroupAssociationLimit); a declared group's LoadBalancerArns are computed from
+// the listeners and rules forwarding to it.
+//
 // Wire format: form-encoded requests (Action=...&Version=2015-12-01, lists as
 // Name.member.N), XML responses
 // <{Action}Response xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
@@ -37,6 +55,12 @@
 //     caller's account, in the group's VPC, running when registered (instances.go
 //     has AWS's InvalidTarget messages). The runtime reaches them at their private
 //     IP; a registered instance that is stopped reports unused/Target.InvalidState.
+//   - Topology-declared objects: OperationNotPermitted for changes is gatehouse's
+//     (AWS has no read-only load balancers). Their CreatedTime is when this Server was
+//     built; a declared listener's default rule has an id derived from the listener's
+//     ARN; health check settings the topology leaves out show the defaults the runtime
+//     applies (apimodel.TargetGroup), so a short interval may show the default
+//     timeout above it where CreateTargetGroup would shorten it.
 //   - Names are unique per account; the check is serialized within one process
 //     (two gatehouse nodes creating the same name at the same instant may both
 //     succeed).

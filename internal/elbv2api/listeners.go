@@ -293,6 +293,9 @@ func (s *Server) createListener(c *call) (any, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if err := s.readOnly(c, "Load balancer", lbARN); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lb, err := s.loadLB(c, lbARN)
@@ -407,8 +410,12 @@ func sameJSON(a, b any) bool {
 	return string(ja) == string(jb)
 }
 
-// loadListener returns the caller's listener with ARN arn, or ListenerNotFound.
+// loadListener returns the caller's listener with ARN arn (declared or stored), or
+// ListenerNotFound.
 func (s *Server) loadListener(c *call, arn string) (*apimodel.Listener, error) {
+	if l, ok := s.declared.listener(c.caller.Account, arn); ok {
+		return l, nil
+	}
 	a, ok := s.parseARN(c, arn, "listener")
 	if !ok {
 		if _, err := apimodel.ParseELBARN(arn); err != nil {
@@ -441,7 +448,7 @@ func (s *Server) describeListeners(c *call) (any, error) {
 		if _, err := s.loadLB(c, lbARN); err != nil {
 			return nil, err
 		}
-		all, err := listKind[apimodel.Listener](c.ctx, s, c.caller.Account, "listener")
+		all, err := s.allListeners(c)
 		if err != nil {
 			return nil, err
 		}
@@ -477,6 +484,9 @@ func (s *Server) deleteListener(c *call) (any, error) {
 		var v validationErrors
 		v.null("listenerArn")
 		return nil, v.err()
+	}
+	if err := s.readOnly(c, "Listener", arn); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

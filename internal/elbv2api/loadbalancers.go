@@ -218,6 +218,9 @@ func (s *Server) createLoadBalancer(c *call) (any, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.declared.lbNamed(c.caller.Account, name) {
+		return nil, newErr(codeDuplicateLBName, "A load balancer with the same name '%s' exists (declared in gatehouse's topology file)", name)
+	}
 	lbs, err := listKind[apimodel.LoadBalancer](c.ctx, s, c.caller.Account, "lb")
 	if err != nil {
 		return nil, err
@@ -233,7 +236,7 @@ func (s *Server) createLoadBalancer(c *call) (any, error) {
 		}
 		return nil, newErr(codeDuplicateLBName, "A load balancer with the same name '%s' exists, but with different settings", name)
 	}
-	if len(lbs) >= maxLoadBalancers {
+	if declared, _ := s.declared.count(c.caller.Account); len(lbs)+declared >= maxLoadBalancers {
 		return nil, newErr(codeTooManyLBs, "The maximum number of load balancers has been reached")
 	}
 	id := newID()
@@ -256,13 +259,7 @@ func (s *Server) createLoadBalancer(c *call) (any, error) {
 		IPAddressType:     ipType,
 		Tags:              tg,
 	}
-	if z, ok := hostedZoneIDs[s.topo.Region]; ok {
-		if typ == apimodel.LoadBalancerNetwork {
-			lb.CanonicalHostedZoneID = z[1]
-		} else {
-			lb.CanonicalHostedZoneID = z[0]
-		}
-	}
+	lb.CanonicalHostedZoneID = hostedZoneID(s.topo.Region, typ)
 	if err := s.save(c.ctx, apimodel.LoadBalancerKey(c.caller.Account, id), lb); err != nil {
 		return nil, err
 	}
@@ -285,8 +282,12 @@ func (s *Server) dnsName(typ, scheme, name, id string) string {
 	return prefix + name + "-" + digits + "." + s.topo.Region + ".elb.amazonaws.com"
 }
 
-// loadLB returns the caller's load balancer with ARN arn, or LoadBalancerNotFound.
+// loadLB returns the caller's load balancer with ARN arn (declared or stored), or
+// LoadBalancerNotFound.
 func (s *Server) loadLB(c *call, arn string) (*apimodel.LoadBalancer, error) {
+	if lb, ok := s.declared.lb(c.caller.Account, arn); ok {
+		return lb, nil
+	}
 	a, ok := s.parseARN(c, arn, "loadbalancer")
 	if !ok {
 		if _, err := apimodel.ParseELBARN(arn); err != nil {
@@ -311,7 +312,7 @@ func (s *Server) describeLoadBalancers(c *call) (any, error) {
 	if len(arns) > 0 && len(names) > 0 {
 		return nil, validationf("Load balancer names and load balancer ARNs cannot be specified at the same time")
 	}
-	all, err := listKind[apimodel.LoadBalancer](c.ctx, s, c.caller.Account, "lb")
+	all, err := s.allLBs(c)
 	if err != nil {
 		return nil, err
 	}
@@ -369,6 +370,9 @@ func (s *Server) deleteLoadBalancer(c *call) (any, error) {
 		var v validationErrors
 		v.null("loadBalancerArn")
 		return nil, v.err()
+	}
+	if err := s.readOnly(c, "Load balancer", arn); err != nil {
+		return nil, err
 	}
 	a, ok := s.parseARN(c, arn, "loadbalancer")
 	if !ok {

@@ -174,6 +174,9 @@ func (s *Server) createRule(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.readOnly(c, "Listener", listenerARN); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, err := s.loadListener(c, listenerARN)
@@ -225,10 +228,10 @@ func (s *Server) createRule(c *call) (any, error) {
 	return ruleList{Rules: []xRule{toXRule(r)}}, nil
 }
 
-// listenerRules returns the rules of a listener, ordered by priority with the default
-// rule last.
+// listenerRules returns the rules of a listener (declared or stored), ordered by
+// priority with the default rule last.
 func (s *Server) listenerRules(c *call, listenerARN string) ([]*apimodel.Rule, error) {
-	all, err := listKind[apimodel.Rule](c.ctx, s, c.caller.Account, "rule")
+	all, err := s.allRules(c)
 	if err != nil {
 		return nil, err
 	}
@@ -253,8 +256,11 @@ func sortRules(rules []*apimodel.Rule) {
 	sort.SliceStable(rules, func(i, j int) bool { return key(rules[i]) < key(rules[j]) })
 }
 
-// loadRule returns the caller's rule with ARN arn, or RuleNotFound.
+// loadRule returns the caller's rule with ARN arn (declared or stored), or RuleNotFound.
 func (s *Server) loadRule(c *call, arn string) (*apimodel.Rule, error) {
+	if r, ok := s.declared.rule(c.caller.Account, arn); ok {
+		return r, nil
+	}
 	a, ok := s.parseARN(c, arn, "listener-rule")
 	if !ok {
 		if _, err := apimodel.ParseELBARN(arn); err != nil {
@@ -317,6 +323,9 @@ func (s *Server) deleteRule(c *call) (any, error) {
 		var v validationErrors
 		v.null("ruleArn")
 		return nil, v.err()
+	}
+	if err := s.readOnly(c, "Rule", arn); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

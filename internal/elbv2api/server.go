@@ -87,6 +87,9 @@ type Server struct {
 	lbInUse    func(ctx context.Context, account, lbARN string) (bool, error)
 	log        *slog.Logger
 	now        func() time.Time
+	// declared are the topology's load balancers, listeners, rules and target groups
+	// (declared.go): listed with the stored ones, read-only.
+	declared *declaredELB
 
 	// mu serializes this process's writers of ELB documents of one account that
 	// check cross-document invariants (unique names, listener ports, rule
@@ -108,6 +111,7 @@ func New(opts Options) *Server {
 	if s.lbInUse == nil {
 		s.lbInUse = s.vpcLinkUsesLB
 	}
+	s.declared = newDeclaredELB(s.topo, apimodel.Epoch(s.now().UTC().Truncate(time.Millisecond)))
 	return s
 }
 

@@ -286,6 +286,9 @@ func (s *Server) createTargetGroup(c *call) (any, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.declared.tgNamed(c.caller.Account, name) {
+		return nil, newErr(codeDuplicateTGName, "A target group with the same name '%s' exists (declared in gatehouse's topology file)", name)
+	}
 	tgs, err := listKind[apimodel.TargetGroup](c.ctx, s, c.caller.Account, "tg")
 	if err != nil {
 		return nil, err
@@ -300,7 +303,7 @@ func (s *Server) createTargetGroup(c *call) (any, error) {
 		}
 		return nil, newErr(codeDuplicateTGName, "A target group with the same name '%s' exists, but with different settings", name)
 	}
-	if len(tgs) >= maxTargetGroups {
+	if _, declared := s.declared.count(c.caller.Account); len(tgs)+declared >= maxTargetGroups {
 		return nil, newErr(codeTooManyTGs, "The maximum number of target groups has been reached")
 	}
 	id := newID()
@@ -346,8 +349,12 @@ func validMatcher(code string, alb bool) bool {
 	return true
 }
 
-// loadTG returns the caller's target group with ARN arn, or TargetGroupNotFound.
+// loadTG returns the caller's target group with ARN arn (declared or stored), or
+// TargetGroupNotFound.
 func (s *Server) loadTG(c *call, arn string) (*apimodel.TargetGroup, error) {
+	if tg, ok, err := s.declaredTG(c, arn); ok || err != nil {
+		return tg, err
+	}
 	a, ok := s.parseARN(c, arn, "targetgroup")
 	if !ok {
 		if _, err := apimodel.ParseELBARN(arn); err != nil {
@@ -373,7 +380,7 @@ func (s *Server) describeTargetGroups(c *call) (any, error) {
 	if n := btoi(len(arns) > 0) + btoi(len(names) > 0) + btoi(byLB); n > 1 {
 		return nil, validationf("Only one of target group ARNs, target group names or a load balancer ARN can be specified")
 	}
-	all, err := listKind[apimodel.TargetGroup](c.ctx, s, c.caller.Account, "tg")
+	all, err := s.allTGs(c)
 	if err != nil {
 		return nil, err
 	}
@@ -447,6 +454,9 @@ func (s *Server) deleteTargetGroup(c *call) (any, error) {
 		var v validationErrors
 		v.null("targetGroupArn")
 		return nil, v.err()
+	}
+	if err := s.readOnly(c, "Target group", arn); err != nil {
+		return nil, err
 	}
 	a, ok := s.parseARN(c, arn, "targetgroup")
 	if !ok {
@@ -564,6 +574,9 @@ func (s *Server) registerTargets(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.readOnly(c, "Target group", arn); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tg, err := s.loadTG(c, arn)
@@ -614,6 +627,9 @@ func (s *Server) deregisterTargets(c *call) (any, error) {
 	}
 	ts, err := targets(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.readOnly(c, "Target group", arn); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -792,13 +808,13 @@ func (s *Server) describeTargetHealth(c *call) (any, error) {
 }
 
 // references maps each target group ARN of the caller to the load balancers whose
-// listeners or rules forward to it.
+// listeners or rules (declared or stored) forward to it.
 func (s *Server) references(c *call) (map[string][]string, error) {
-	listeners, err := listKind[apimodel.Listener](c.ctx, s, c.caller.Account, "listener")
+	listeners, err := s.allListeners(c)
 	if err != nil {
 		return nil, err
 	}
-	rules, err := listKind[apimodel.Rule](c.ctx, s, c.caller.Account, "rule")
+	rules, err := s.allRules(c)
 	if err != nil {
 		return nil, err
 	}

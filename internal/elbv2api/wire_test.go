@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"gatehouse/internal/config"
 )
 
 func post(t testing.TB, base string, form url.Values) (int, string) {
@@ -149,8 +151,24 @@ func FuzzServe(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
+	// The topology declares load balancers and target groups too (declared_test.go).
+	topo, err := config.Parse([]byte(declaredYAML("")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	nlb, alb := &topo.LoadBalancers[0], &topo.LoadBalancers[1]
+	tcp, _ := topo.TargetGroup(accountA, "topo-tcp")
+	for _, seed := range []string{
+		"Action=DescribeTargetGroups&LoadBalancerArn=" + url.QueryEscape(topo.LoadBalancerARN(alb)),
+		"Action=DeleteLoadBalancer&LoadBalancerArn=" + url.QueryEscape(topo.LoadBalancerARN(nlb)),
+		"Action=DescribeRules&ListenerArn=" + url.QueryEscape(topo.ListenerARN(alb, &alb.Listeners[0])),
+		"Action=RegisterTargets&TargetGroupArn=" + url.QueryEscape(topo.TargetGroupARN(tcp)) + "&Targets.member.1.Id=10.1.1.1",
+		"Action=DescribeTargetHealth&TargetGroupArn=" + url.QueryEscape(topo.TargetGroupARN(tcp)),
+	} {
+		f.Add(seed)
+	}
 	st := openStore(f)
-	s := New(Options{Store: st, Topology: parseTopology(f)})
+	s := New(Options{Store: st, Topology: topo})
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		w := httptest.NewRecorder()
