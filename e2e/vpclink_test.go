@@ -123,9 +123,38 @@ func TestVPCLinkToALB(t *testing.T) {
 	if _, err := cp.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("ANY"), AuthorizationType: aws.String("NONE")}); err != nil {
 		t.Fatal(err)
 	}
+	// A third path goes to a target that accepts connections and never answers, a fourth
+	// gets the listener rule's fixed response.
+	silent, err := net.Listen("tcp", "127.10.3.13:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	silentPort := silent.Addr().(*net.TCPAddr).Port
+	slowTG := tg("slow", "127.10.3.13", silentPort)
+	if _, err := ec.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: listenerARN, Priority: aws.Int32(20),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/slow/*"}}},
+		Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: slowTG}}}); err != nil {
+		t.Fatalf("CreateRule slow: %v", err)
+	}
+	if _, err := ec.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: listenerARN, Priority: aws.Int32(30),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/maintenance/*"}}},
+		Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
+			StatusCode: aws.String("503"), ContentType: aws.String("text/plain"), MessageBody: aws.String("down for maintenance")}}}}); err != nil {
+		t.Fatalf("CreateRule fixed-response: %v", err)
+	}
 	if _, err := cp.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("ANY"),
 		Type: types.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("ANY"), Uri: aws.String("http://alb.internal.example.com/{proxy}"),
-		ConnectionType: types.ConnectionTypeVpcLink, ConnectionId: link.VpcLinkId, IntegrationTarget: listenerARN,
+		ConnectionType: types.ConnectionTypeVpcLink, ConnectionId: link.VpcLinkId, IntegrationTarget: listenerARN, TimeoutInMillis: aws.Int32(400),
 		RequestParameters: map[string]string{"integration.request.path.proxy": "method.request.path.proxy"}}); err != nil {
 		t.Fatalf("PutIntegration VPC_LINK: %v", err)
 	}
@@ -152,4 +181,21 @@ func TestVPCLinkToALB(t *testing.T) {
 			t.Errorf("%s: %d %q, want %q", path, status, body, want)
 		}
 	}
+	t.Run("a target that never answers is a 504 at timeoutInMillis", func(t *testing.T) {
+		start := time.Now()
+		status, _, body := get(t, c, base+"/slow/1", nil, 504)
+		took := time.Since(start)
+		if status != 504 || body != `{"message": "Endpoint request timed out"}` {
+			t.Errorf("got %d %q", status, body)
+		}
+		if took < 400*time.Millisecond || took > 3*time.Second {
+			t.Errorf("answered after %v, want about the 400 ms timeout", took)
+		}
+	})
+	t.Run("a rule's fixed response goes back as the backend's", func(t *testing.T) {
+		status, hdr, body := get(t, c, base+"/maintenance/now", nil, 503)
+		if status != 503 || body != "down for maintenance" || hdr.Get("Content-Type") != "text/plain" || hdr.Get("x-amzn-RequestId") == "" {
+			t.Errorf("got %d %q %v", status, body, hdr)
+		}
+	})
 }

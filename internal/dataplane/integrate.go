@@ -120,19 +120,24 @@ func (s *Server) proxy(rc *request, in *deployment.Integration) *Error {
 		req.ContentLength = r.ContentLength
 	}
 
-	if in.VPCLink {
-		return s.proxyVPCLink(rc, in, target, method, extra)
-	}
-	pool := s.backends
-	if in.TLSInsecure {
-		pool = s.insecureBackends
-	}
-	rc.integrationStart = time.Now()
-	req.Deadline = rc.integrationStart.Add(in.Timeout)
 	resp := &rc.upResp
-	if err := pool.Do(r.Context(), req, resp); err != nil {
-		rc.integrationLatency = time.Since(rc.integrationStart)
-		return classifyBackendError(err)
+	if in.VPCLink {
+		done, e := s.sendVPCLink(rc, in, req, resp)
+		if e != nil || done == nil {
+			return e
+		}
+		defer done() // after resp.Close
+	} else {
+		pool := s.backends
+		if in.TLSInsecure {
+			pool = s.insecureBackends
+		}
+		rc.integrationStart = time.Now()
+		req.Deadline = rc.integrationStart.Add(in.Timeout)
+		if err := pool.Do(r.Context(), req, resp); err != nil {
+			rc.integrationLatency = time.Since(rc.integrationStart)
+			return classifyBackendError(err)
+		}
 	}
 	defer resp.Close()
 	rc.integrationStatus = resp.StatusCode

@@ -1,11 +1,10 @@
 package dataplane
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,99 +14,72 @@ import (
 	"gatehouse/internal/vpclink"
 )
 
-// proxyVPCLink sends an HTTP/HTTP_PROXY integration through a VPC link: the link (not
-// the uri) decides where the request goes — an NLB's targets, an ALB's rules, a Cloud
-// Map service — directly or through the VPC's link agents. The uri sets Host and SNI.
-func (s *Server) proxyVPCLink(rc *request, in *deployment.Integration, target, method string, extra []upstream.Field) *Error {
+// sendVPCLink sends an HTTP/HTTP_PROXY integration's request through a VPC link: the
+// link (not the uri) decides where it goes — an NLB's targets, an ALB's rules, a Cloud
+// Map service — directly or through the VPC's link agents; the uri sets Host and SNI. On
+// success resp holds the response and done must be called after resp.Close. A load
+// balancer rule's fixed response is written here: done and the error are then nil.
+func (s *Server) sendVPCLink(rc *request, in *deployment.Integration, req *upstream.Request, resp *upstream.Response) (done func(), _ *Error) {
 	if s.links == nil {
-		return errConfig(errors.New("VPC links are not configured"))
+		return nil, errConfig(errors.New("VPC links are not configured"))
 	}
-	r := rc.r
 	route, err := s.links.Resolve(vpclink.Request{Account: rc.stage.API.Account, ConnectionID: in.ConnectionID,
 		IntegrationTarget: in.IntegrationTarget, URI: in.URI})
 	if err != nil {
-		return vpcLinkError(err)
-	}
-	rawPath, rawQuery, _ := strings.Cut(target, "?")
-	u := &url.URL{Scheme: in.Scheme, Host: in.Host, RawPath: rawPath, RawQuery: rawQuery}
-	if p, err := url.PathUnescape(rawPath); err == nil {
-		u.Path = p
-	} else {
-		u.Path, u.RawPath = rawPath, ""
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout)
-	defer cancel()
-	var body io.Reader = http.NoBody
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		body = http.MaxBytesReader(nil, r.Body, maxBodyBytes)
-	}
-	out, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return errIntegration(http.StatusBadGateway, err)
-	}
-	out.URL = u
-	out.ContentLength = r.ContentLength
-	out.Host = in.Host
-	for k, vs := range r.Header {
-		if isHopHeader(k) || k == "X-Apigw-Api-Id" {
-			continue
-		}
-		out.Header[k] = vs
-	}
-	for _, f := range extra {
-		out.Header.Set(f.Name, f.Value)
+		return nil, vpcLinkError(err)
 	}
 	serverName := in.Host
 	if i := strings.LastIndexByte(serverName, ':'); i > 0 && !strings.Contains(serverName[i:], "]") {
 		serverName = serverName[:i]
 	}
-	rt := route.RoundTripper(vpclink.TLSOptions{ServerName: serverName, InsecureSkipVerification: in.TLSInsecure,
-		ClientCertificateID: rc.stage.ClientCertificateID})
 	rc.integrationStart = time.Now()
-	resp, err := rt.RoundTrip(out)
+	req.Deadline = rc.integrationStart.Add(in.Timeout)
+	done, fixed, err := route.Do(rc.r.Context(), vpclink.TLSOptions{ServerName: serverName,
+		InsecureSkipVerification: in.TLSInsecure, ClientCertificateID: rc.stage.ClientCertificateID}, req, resp)
 	if err != nil {
 		rc.integrationLatency = time.Since(rc.integrationStart)
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
-			return errTooLarge(http.StatusRequestEntityTooLarge, "Request Too Long")
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return errTimeout(err)
+			return nil, errTooLarge(http.StatusRequestEntityTooLarge, "Request Too Long")
+		case errors.Is(err, upstream.ErrTimeout):
+			return nil, errTimeout(err)
 		}
-		return vpcLinkError(err)
+		return nil, vpcLinkError(err)
 	}
-	defer resp.Body.Close()
-	rc.integrationStatus = resp.StatusCode
-	status := resp.StatusCode
+	if fixed != nil {
+		rc.integrationLatency = time.Since(rc.integrationStart)
+		s.writeFixed(rc, in, fixed)
+		return nil, nil
+	}
+	return done, nil
+}
+
+// writeFixed answers with an application load balancer rule's fixed response, as if the
+// backend had sent it.
+func (s *Server) writeFixed(rc *request, in *deployment.Integration, f *apimodel.FixedResponseActionConfig) {
+	code, err := strconv.Atoi(f.StatusCode)
+	if err != nil {
+		code = http.StatusServiceUnavailable
+	}
+	rc.integrationStatus = code
 	h := rc.w.Header()
 	if in.Type == apimodel.IntegrationHTTP {
-		if ir := in.SelectResponse(resp.StatusCode); ir != nil {
-			status = ir.StatusCode
+		if ir := in.SelectResponse(code); ir != nil {
+			code = ir.StatusCode
 			for k, v := range ir.Headers {
 				h.Set(k, v)
 			}
 		}
-		if ct := resp.Header.Get("Content-Type"); ct != "" {
-			h.Set("Content-Type", ct)
-		}
-	} else {
-		for k, vs := range resp.Header {
-			if !isHopHeader(k) {
-				h[k] = vs
-			}
-		}
 	}
+	if f.ContentType != "" {
+		h.Set("Content-Type", f.ContentType)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(f.MessageBody)))
 	h.Set("x-amzn-RequestId", rc.requestID)
 	h.Set("x-amz-apigw-id", rc.extendedID)
-	rc.w.WriteHeader(status)
-	bp := copyBufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(rc.w, resp.Body, *bp)
-	copyBufs.Put(bp)
-	rc.integrationLatency = time.Since(rc.integrationStart)
-	if err != nil {
-		s.log.Debug("copying backend response", "requestId", rc.requestID, "err", err)
-	}
-	return nil
+	rc.w.WriteHeader(code)
+	_, _ = io.WriteString(rc.w, f.MessageBody)
 }
 
 // vpcLinkError maps a VPC-link failure to AWS's integration errors.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gatehouse/internal/apimodel"
+	"gatehouse/internal/upstream"
 )
 
 // Target states. They are ELBv2's TargetHealth states; checks-disabled targets report
@@ -46,6 +47,7 @@ type target struct {
 	drainTimer   *time.Timer
 	gone         bool // deregistration completed; never used again
 	transports   map[legKey]*http.Transport
+	pools        map[legKey]*upstream.Pool
 	conns        map[*trackedConn]struct{}
 }
 
@@ -249,30 +251,59 @@ func (t *target) transport(k legKey, cert *tls.Certificate) (*http.Transport, er
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
-	}
-	if k.tls {
-		cfg := &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			ServerName: k.serverName,
-			RootCAs:    t.m.opts.RootCAs,
-		}
-		if cert != nil {
-			cfg.Certificates = []tls.Certificate{*cert}
-		}
-		switch {
-		case !k.verify:
-			cfg.InsecureSkipVerify = true
-		case k.insecure:
-			cfg.InsecureSkipVerify = true
-			cfg.VerifyConnection = verifyExpiryAndName(t.m.now)
-		}
-		tr.TLSClientConfig = cfg
+		TLSClientConfig:       t.tlsConfig(k, cert),
 	}
 	if t.transports == nil {
 		t.transports = map[legKey]*http.Transport{}
 	}
 	t.transports[k] = tr
 	return tr, nil
+}
+
+// pool returns t's upstream client for leg k (the data plane's synchronous HTTP/1.1
+// keep-alive pool; see Route.Do), creating it on first use.
+func (t *target) pool(k legKey, cert *tls.Certificate) (*upstream.Pool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.gone {
+		return nil, &connectError{target: t, err: errors.New("target was deregistered")}
+	}
+	if p := t.pools[k]; p != nil {
+		return p, nil
+	}
+	p := upstream.New(upstream.Options{
+		TLSConfig:   t.tlsConfig(k, cert),
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return t.dial(ctx) },
+		IdleTimeout: 90 * time.Second,
+	})
+	if t.pools == nil {
+		t.pools = map[legKey]*upstream.Pool{}
+	}
+	t.pools[k] = p
+	return p, nil
+}
+
+// tlsConfig is the TLS client configuration of leg k (nil for plain HTTP).
+func (t *target) tlsConfig(k legKey, cert *tls.Certificate) *tls.Config {
+	if !k.tls {
+		return nil
+	}
+	cfg := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		ServerName: k.serverName,
+		RootCAs:    t.m.opts.RootCAs,
+	}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{*cert}
+	}
+	switch {
+	case !k.verify:
+		cfg.InsecureSkipVerify = true
+	case k.insecure:
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = verifyExpiryAndName(t.m.now)
+	}
+	return cfg
 }
 
 // verifyExpiryAndName checks what API Gateway checks with insecureSkipVerification:
@@ -308,13 +339,16 @@ func (t *target) finish() {
 	if t.drainTimer != nil {
 		t.drainTimer.Stop()
 	}
-	trs := t.transports
-	t.transports = nil
+	trs, pools := t.transports, t.pools
+	t.transports, t.pools = nil, nil
 	conns := t.conns
 	t.conns = nil
 	t.mu.Unlock()
 	for _, tr := range trs {
 		tr.CloseIdleConnections()
+	}
+	for _, p := range pools {
+		p.CloseIdle()
 	}
 	for c := range conns {
 		c.Conn.Close()
@@ -384,8 +418,15 @@ func (t *target) closeIdle() {
 	for _, tr := range t.transports {
 		trs = append(trs, tr)
 	}
+	pools := make([]*upstream.Pool, 0, len(t.pools))
+	for _, p := range t.pools {
+		pools = append(pools, p)
+	}
 	t.mu.Unlock()
 	for _, tr := range trs {
 		tr.CloseIdleConnections()
+	}
+	for _, p := range pools {
+		p.CloseIdle()
 	}
 }

@@ -9,11 +9,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 
 	"gatehouse/internal/apimodel"
+	"gatehouse/internal/upstream"
 )
 
 // TLSOptions are an integration's TLS settings for the backend.
@@ -253,6 +255,63 @@ func (rt *routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		lastErr = fmt.Errorf("%w in %s", ErrNoTargets, rt.r.VpcID)
 	}
 	return nil, lastErr
+}
+
+// Do sends req through r on the data plane's synchronous HTTP/1.1 client
+// (package upstream: one keep-alive pool per target and backend leg, no goroutines per
+// request), as RoundTripper does otherwise: req.Scheme says whether the integration speaks
+// TLS, req.Host is sent as it is, and for an application load balancer req.Host and
+// req.Target's path pick the listener rule. Connects that fail are retried on other
+// targets (at most three); nothing of the request was sent then. On success the caller
+// reads resp, closes it and then calls done (which ends the target's in-flight count).
+// A listener rule's fixed-response action is returned as fixed, with nothing sent.
+func (r *Route) Do(ctx context.Context, o TLSOptions, req *upstream.Request, resp *upstream.Response) (done func(), fixed *apimodel.FixedResponseActionConfig, err error) {
+	path, _, _ := strings.Cut(req.Target, "?")
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p
+	}
+	p, err := r.plan(o, req.Scheme, req.Host, req.Host, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.fixed != nil {
+		return nil, p.fixed, nil
+	}
+	out := *req
+	out.Scheme = "http"
+	if p.leg.tls {
+		out.Scheme = "https"
+	}
+	var tried []*target
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		t := p.pick(tried)
+		if t == nil {
+			break
+		}
+		tried = append(tried, t)
+		pool, err := t.pool(p.leg, p.cert)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		t.acquire()
+		err = pool.Do(ctx, &out, resp)
+		if err == nil {
+			return t.release, nil, nil
+		}
+		t.release()
+		lastErr = err
+		var ce *connectError
+		if !errors.As(err, &ce) || ctx.Err() != nil {
+			return nil, nil, err
+		}
+		// The connect failed: nothing was sent; try another target.
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("%w in %s", ErrNoTargets, r.VpcID)
+	}
+	return nil, nil, lastErr
 }
 
 func closeBody(req *http.Request) {
