@@ -205,18 +205,12 @@ func (rt *routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if orig == http.NoBody {
 		orig = nil
 	}
-	var tried []*target
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		t := p.pick(tried)
-		if t == nil {
-			break
-		}
-		tried = append(tried, t)
+	var resp *http.Response
+	finished := false // an attempt sent the request or failed for good
+	err = rt.r.tryTargets(p, func(t *target) (bool, error) {
 		tr, err := t.transport(p.leg, p.cert)
 		if err != nil {
-			lastErr = err
-			continue
+			return false, err
 		}
 		out := req.Clone(req.Context())
 		u := *req.URL
@@ -229,32 +223,55 @@ func (rt *routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			out.Body = body
 		}
 		t.acquire()
-		resp, err := tr.RoundTrip(out)
+		resp, err = tr.RoundTrip(out)
 		if err == nil {
 			if body != nil {
 				body.finish()
 			}
 			resp.Body = trackBody(resp.Body, t)
-			return resp, nil
+			finished = true
+			return true, nil
 		}
 		t.release()
-		lastErr = err
 		var ce *connectError
 		if !errors.As(err, &ce) || req.Context().Err() != nil || (body != nil && !body.retryable()) {
 			if body != nil {
 				body.finish()
 			}
-			return nil, err
+			finished = true
+			return true, err
 		}
-		// Nothing was sent: try another target.
-	}
-	if orig != nil {
+		return false, err // nothing was sent: try another target
+	})
+	if !finished && orig != nil {
 		orig.Close()
 	}
-	if lastErr == nil {
-		lastErr = fmt.Errorf("%w in %s", ErrNoTargets, rt.r.VpcID)
+	return resp, err
+}
+
+// tryTargets calls send with targets of p, one after the other, until send reports
+// that it is done (it sent the request, or failed past the point of retrying) or
+// maxAttempts targets were tried; it returns send's last error, or ErrNoTargets when p
+// has no target to try.
+func (r *Route) tryTargets(p *plan, send func(t *target) (done bool, err error)) error {
+	var tried []*target
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		t := p.pick(tried)
+		if t == nil {
+			break
+		}
+		tried = append(tried, t)
+		done, err := send(t)
+		if done {
+			return err
+		}
+		lastErr = err
 	}
-	return nil, lastErr
+	if lastErr == nil {
+		lastErr = fmt.Errorf("%w in %s", ErrNoTargets, r.VpcID)
+	}
+	return lastErr
 }
 
 // Do sends req through r on the data plane's synchronous HTTP/1.1 client
@@ -282,36 +299,27 @@ func (r *Route) Do(ctx context.Context, o TLSOptions, req *upstream.Request, res
 	if p.leg.tls {
 		out.Scheme = "https"
 	}
-	var tried []*target
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		t := p.pick(tried)
-		if t == nil {
-			break
-		}
-		tried = append(tried, t)
+	err = r.tryTargets(p, func(t *target) (bool, error) {
 		pool, err := t.pool(p.leg, p.cert)
 		if err != nil {
-			lastErr = err
-			continue
+			return false, err
 		}
 		t.acquire()
-		err = pool.Do(ctx, &out, resp)
-		if err == nil {
-			return t.release, nil, nil
+		if err = pool.Do(ctx, &out, resp); err == nil {
+			done = t.release
+			return true, nil
 		}
 		t.release()
-		lastErr = err
 		var ce *connectError
 		if !errors.As(err, &ce) || ctx.Err() != nil {
-			return nil, nil, err
+			return true, err
 		}
-		// The connect failed: nothing was sent; try another target.
+		return false, err // the connect failed, nothing was sent: try another target
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	if lastErr == nil {
-		lastErr = fmt.Errorf("%w in %s", ErrNoTargets, r.VpcID)
-	}
-	return nil, nil, lastErr
+	return done, nil, nil
 }
 
 func closeBody(req *http.Request) {
@@ -438,39 +446,29 @@ func (r *Route) DialContext(ctx context.Context, o TLSOptions) (net.Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	var tried []*target
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		t := p.pick(tried)
-		if t == nil {
-			break
-		}
-		tried = append(tried, t)
+	var conn net.Conn
+	err = r.tryTargets(p, func(t *target) (bool, error) {
 		t.acquire()
 		c, err := t.dial(ctx)
 		if err != nil {
 			t.release()
-			lastErr = err
-			if ctx.Err() != nil {
-				return nil, err
-			}
-			continue
+			return ctx.Err() != nil, err
 		}
-		conn := net.Conn(&releaseConn{Conn: c, release: sync.OnceFunc(t.release)})
+		conn = &releaseConn{Conn: c, release: sync.OnceFunc(t.release)}
 		if r.listener != nil && r.listener.protocol == apimodel.ProtocolTLS && p.leg.tls {
 			tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
 			if err := tc.HandshakeContext(ctx); err != nil {
 				conn.Close()
-				return nil, fmt.Errorf("vpclink: TLS to target %s: %w", t.addr, err)
+				return true, fmt.Errorf("vpclink: TLS to target %s: %w", t.addr, err)
 			}
 			conn = tc
 		}
-		return conn, nil
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if lastErr == nil {
-		lastErr = fmt.Errorf("%w in %s", ErrNoTargets, r.VpcID)
-	}
-	return nil, lastErr
+	return conn, nil
 }
 
 type releaseConn struct {
