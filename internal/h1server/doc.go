@@ -52,9 +52,11 @@
 //     was written yet) and its connection closed; the panic is logged unless it is
 //     http.ErrAbortHandler.
 //   - Contexts: one context per connection (ConnContext, with http.LocalAddrContextKey),
-//     cancelled when the connection closes. There is no per-request context and no
-//     background read: a client that disconnects mid-request is noticed when the
-//     response is written, not while the handler waits.
+//     never cancelled: handlers run on the connection's goroutine, so the connection
+//     cannot end while one runs, and outgoing calls need not watch a context that has no
+//     Done channel. There is no per-request context and no background read: a client
+//     that disconnects mid-request is noticed when the response is written, not while
+//     the handler waits (integrations end at their own deadlines).
 //   - Timeouts: IdleTimeout (default ReadHeaderTimeout) while waiting for a request,
 //     ReadHeaderTimeout for the head once it started (and the TLS handshake). Reading a
 //     body has no deadline, as with net/http without ReadTimeout; there is no write
