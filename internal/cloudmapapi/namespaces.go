@@ -3,7 +3,6 @@ package cloudmapapi
 import (
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"gatehouse/internal/apimodel"
@@ -53,13 +52,22 @@ type namespaceInput struct {
 	} `json:"Properties"`
 }
 
-func (s *Server) createPrivateDNSNamespace(c *call) (any, error) {
+// decodeNamespaceInput reads a Create*Namespace request, whose Name is required.
+func decodeNamespaceInput(c *call) (*namespaceInput, error) {
 	var in namespaceInput
 	if err := decode(c, &in); err != nil {
 		return nil, err
 	}
 	if in.Name == nil {
 		return nil, invalidInput("Name is required")
+	}
+	return &in, nil
+}
+
+func (s *Server) createPrivateDNSNamespace(c *call) (any, error) {
+	in, err := decodeNamespaceInput(c)
+	if err != nil {
+		return nil, err
 	}
 	if in.Vpc == nil || *in.Vpc == "" {
 		return nil, invalidInput("Vpc is required")
@@ -87,7 +95,7 @@ func (s *Server) createPrivateDNSNamespace(c *call) (any, error) {
 	ns.Properties.DNSProperties.SOA = &struct {
 		TTL int64 `json:"TTL"`
 	}{TTL: ttl}
-	return s.createNamespace(c, ns, &in)
+	return s.createNamespace(c, ns, in)
 }
 
 // hostedZoneID returns a Route 53 style zone id for a DNS namespace's zone.
@@ -96,19 +104,16 @@ func (s *Server) hostedZoneID() string {
 }
 
 func (s *Server) createHTTPNamespace(c *call) (any, error) {
-	var in namespaceInput
-	if err := decode(c, &in); err != nil {
+	in, err := decodeNamespaceInput(c)
+	if err != nil {
 		return nil, err
-	}
-	if in.Name == nil {
-		return nil, invalidInput("Name is required")
 	}
 	if len(*in.Name) > 1024 || strings.HasPrefix(*in.Name, "arn:") || !httpNameRe.MatchString(*in.Name) {
 		return nil, invalidInput("Namespace name %s is not valid", *in.Name)
 	}
 	ns := &apimodel.Namespace{Name: *in.Name, Type: apimodel.NamespaceHTTP,
 		Properties: &apimodel.NamespaceProperties{HTTPProperties: &apimodel.HTTPProperties{HTTPName: *in.Name}}}
-	return s.createNamespace(c, ns, &in)
+	return s.createNamespace(c, ns, in)
 }
 
 // createNamespace stores ns (name unique per account) and records its operation.
@@ -124,7 +129,7 @@ func (s *Server) createNamespace(c *call, ns *apimodel.Namespace, in *namespaceI
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all, _, err := listDocs[apimodel.Namespace](c.ctx, s, apimodel.BucketCloudMap, c.caller.Account+".ns.")
+	all, _, err := s.namespaces(c)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +158,7 @@ func (s *Server) createNamespace(c *call, ns *apimodel.Namespace, in *namespaceI
 	if err := s.saveDoc(c.ctx, apimodel.BucketCloudMap, apimodel.NamespaceKey(c.caller.Account, ns.ID), ns); err != nil {
 		return nil, err
 	}
-	id, err := s.recordOperation(c, "CREATE_NAMESPACE", map[string]string{"NAMESPACE": ns.ID})
-	if err != nil {
-		return nil, err
-	}
-	return operationIDOutput{OperationID: id}, nil
+	return s.operationResult(c, "CREATE_NAMESPACE", map[string]string{"NAMESPACE": ns.ID})
 }
 
 func httpName(ns *apimodel.Namespace) string {
@@ -206,18 +207,12 @@ func toNamespaceWire(ns *apimodel.Namespace, services int, summary bool) namespa
 
 // loadNamespace returns the caller's namespace with id (or ARN), or NamespaceNotFound.
 func (s *Server) loadNamespace(c *call, idOrARN string) (*apimodel.Namespace, error) {
-	id, ok := s.resolveID(c, idOrARN, "namespace")
-	var ns apimodel.Namespace
-	if ok && validKeyToken(id) {
-		_, found, err := s.loadDoc(c.ctx, apimodel.BucketCloudMap, apimodel.NamespaceKey(c.caller.Account, id), &ns)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			return &ns, nil
-		}
-	}
-	return nil, newErr("NamespaceNotFound", "Namespace not found: %s", idOrARN)
+	return loadByID[apimodel.Namespace](c, s, idOrARN, "namespace", apimodel.NamespaceKey, "NamespaceNotFound", "Namespace not found: %s")
+}
+
+// namespaces returns the caller's namespaces.
+func (s *Server) namespaces(c *call) ([]*apimodel.Namespace, []uint64, error) {
+	return listDocs[apimodel.Namespace](c.ctx, s, apimodel.BucketCloudMap, c.caller.Account+".ns.")
 }
 
 // serviceCounts counts the caller's services per namespace id.
@@ -233,27 +228,30 @@ func (s *Server) serviceCounts(c *call) (map[string]int, []*apimodel.Service, er
 	return out, svcs, nil
 }
 
-type idInput struct {
-	ID *string `json:"Id"`
-}
-
 func (s *Server) getNamespace(c *call) (any, error) {
-	var in idInput
-	if err := decode(c, &in); err != nil {
-		return nil, err
-	}
-	if in.ID == nil {
-		return nil, invalidInput("Id is required")
-	}
-	ns, err := s.loadNamespace(c, *in.ID)
+	id, err := decodeID(c)
 	if err != nil {
 		return nil, err
+	}
+	ns, services, err := s.namespaceServiceCount(c, id)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Namespace": toNamespaceWire(ns, services, false)}, nil
+}
+
+// namespaceServiceCount returns the caller's namespace with id (or ARN) and the
+// number of services in it.
+func (s *Server) namespaceServiceCount(c *call, idOrARN string) (*apimodel.Namespace, int, error) {
+	ns, err := s.loadNamespace(c, idOrARN)
+	if err != nil {
+		return nil, 0, err
 	}
 	counts, _, err := s.serviceCounts(c)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return map[string]any{"Namespace": toNamespaceWire(ns, counts[ns.ID], false)}, nil
+	return ns, counts[ns.ID], nil
 }
 
 type filter struct {
@@ -287,12 +285,27 @@ type listInput struct {
 	Filters    []filter `json:"Filters"`
 }
 
+// namespaceFilterValue is the namespace field a ListNamespaces filter tests.
+func namespaceFilterValue(ns *apimodel.Namespace, f *filter) (string, error) {
+	switch f.Name {
+	case "TYPE":
+		return ns.Type, nil
+	case "NAME":
+		return ns.Name, nil
+	case "HTTP_NAME":
+		return httpName(ns), nil
+	case "RESOURCE_OWNER":
+		return ns.Account, nil
+	}
+	return "", invalidInput("Filter name %s is not valid: use TYPE, NAME, HTTP_NAME or RESOURCE_OWNER", f.Name)
+}
+
 func (s *Server) listNamespaces(c *call) (any, error) {
 	var in listInput
 	if err := decode(c, &in); err != nil {
 		return nil, err
 	}
-	all, _, err := listDocs[apimodel.Namespace](c.ctx, s, apimodel.BucketCloudMap, c.caller.Account+".ns.")
+	all, _, err := s.namespaces(c)
 	if err != nil {
 		return nil, err
 	}
@@ -300,36 +313,7 @@ func (s *Server) listNamespaces(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	var sel []*apimodel.Namespace
-	for _, ns := range all {
-		ok := true
-		for i := range in.Filters {
-			f := &in.Filters[i]
-			var v string
-			switch f.Name {
-			case "TYPE":
-				v = ns.Type
-			case "NAME":
-				v = ns.Name
-			case "HTTP_NAME":
-				v = httpName(ns)
-			case "RESOURCE_OWNER":
-				v = ns.Account
-			default:
-				return nil, invalidInput("Filter name %s is not valid: use TYPE, NAME, HTTP_NAME or RESOURCE_OWNER", f.Name)
-			}
-			m, err := f.match(v)
-			if err != nil {
-				return nil, err
-			}
-			ok = ok && m
-		}
-		if ok {
-			sel = append(sel, ns)
-		}
-	}
-	start, end, next, err := page(in.NextToken, in.MaxResults, len(sel), 100, 100)
+	pg, next, err := filterPage(all, func(ns *apimodel.Namespace) string { return ns.ID }, &in, namespaceFilterValue)
 	if err != nil {
 		return nil, err
 	}
@@ -337,39 +321,28 @@ func (s *Server) listNamespaces(c *call) (any, error) {
 		Namespaces []namespaceWire `json:"Namespaces"`
 		NextToken  *string         `json:"NextToken,omitempty"`
 	}{Namespaces: []namespaceWire{}, NextToken: next}
-	for _, ns := range sel[start:end] {
+	for _, ns := range pg {
 		out.Namespaces = append(out.Namespaces, toNamespaceWire(ns, counts[ns.ID], true))
 	}
 	return out, nil
 }
 
 func (s *Server) deleteNamespace(c *call) (any, error) {
-	var in idInput
-	if err := decode(c, &in); err != nil {
+	id, err := decodeID(c)
+	if err != nil {
 		return nil, err
-	}
-	if in.ID == nil {
-		return nil, invalidInput("Id is required")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ns, err := s.loadNamespace(c, *in.ID)
+	ns, services, err := s.namespaceServiceCount(c, id)
 	if err != nil {
 		return nil, err
 	}
-	counts, _, err := s.serviceCounts(c)
-	if err != nil {
-		return nil, err
-	}
-	if counts[ns.ID] > 0 {
+	if services > 0 {
 		return nil, newErr("ResourceInUse", "Namespace %s has associated services; delete them first", ns.ID)
 	}
 	if err := s.store.Delete(c.ctx, apimodel.BucketCloudMap, apimodel.NamespaceKey(c.caller.Account, ns.ID), 0); err != nil {
 		return nil, err
 	}
-	id, err := s.recordOperation(c, "DELETE_NAMESPACE", map[string]string{"NAMESPACE": ns.ID})
-	if err != nil {
-		return nil, err
-	}
-	return operationIDOutput{OperationID: id}, nil
+	return s.operationResult(c, "DELETE_NAMESPACE", map[string]string{"NAMESPACE": ns.ID})
 }

@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,6 +241,22 @@ func decode(c *call, v any) error {
 	return nil
 }
 
+type idInput struct {
+	ID *string `json:"Id"`
+}
+
+// decodeID reads a request whose only parameter is a required Id.
+func decodeID(c *call) (string, error) {
+	var in idInput
+	if err := decode(c, &in); err != nil {
+		return "", err
+	}
+	if in.ID == nil {
+		return "", invalidInput("Id is required")
+	}
+	return *in.ID, nil
+}
+
 // Store helpers.
 
 func (s *Server) loadDoc(ctx context.Context, bucket, key string, v any) (rev uint64, found bool, err error) {
@@ -282,6 +299,24 @@ func listDocs[T any](ctx context.Context, s *Server, bucket, prefix string) ([]*
 		revs = append(revs, e.Revision)
 	}
 	return out, revs, nil
+}
+
+// loadByID returns the caller's document of kind with id (or ARN), stored under
+// key(account, id); a missing one is the error code with message
+// fmt.Sprintf(notFound, idOrARN).
+func loadByID[T any](c *call, s *Server, idOrARN, kind string, key func(account, id string) string, code, notFound string) (*T, error) {
+	id, ok := s.resolveID(c, idOrARN, kind)
+	var doc T
+	if ok && validKeyToken(id) {
+		_, found, err := s.loadDoc(c.ctx, apimodel.BucketCloudMap, key(c.caller.Account, id), &doc)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			return &doc, nil
+		}
+	}
+	return nil, newErr(code, notFound, idOrARN)
 }
 
 const idChars = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -349,6 +384,15 @@ type operationIDOutput struct {
 	OperationID string `json:"OperationId"`
 }
 
+// operationResult records a completed operation and answers with its OperationId.
+func (s *Server) operationResult(c *call, typ string, targets map[string]string) (any, error) {
+	id, err := s.recordOperation(c, typ, targets)
+	if err != nil {
+		return nil, err
+	}
+	return operationIDOutput{OperationID: id}, nil
+}
+
 func (s *Server) getOperation(c *call) (any, error) {
 	var in struct {
 		OperationID  *string `json:"OperationId"`
@@ -409,4 +453,52 @@ func page(next *string, maxResults *int, n, def, maxAllowed int) (start, end int
 		token = &t
 	}
 	return start, end, token, nil
+}
+
+// pageOf applies NextToken and MaxResults (1..100, default 100) to items and returns
+// the page with the token of the next one.
+func pageOf[T any](items []T, next *string, maxResults *int) ([]T, *string, error) {
+	start, end, token, err := page(next, maxResults, len(items), 100, 100)
+	if err != nil {
+		return nil, nil, err
+	}
+	return items[start:end], token, nil
+}
+
+// filterPage sorts items by id, keeps those every filter of in matches (see
+// selectMatching) and returns the page in asks for with the next page's token.
+func filterPage[T any](items []*T, id func(*T) string, in *listInput, value func(*T, *filter) (string, error)) ([]*T, *string, error) {
+	sort.Slice(items, func(i, j int) bool { return id(items[i]) < id(items[j]) })
+	sel, err := selectMatching(items, in.Filters, value)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pageOf(sel, in.NextToken, in.MaxResults)
+}
+
+// selectMatching returns the items that every filter matches, in order. value gives
+// the item's field a filter tests, or an error for a filter the operation does not
+// support; every filter is checked against every item, so such errors are not hidden
+// by an earlier mismatch.
+func selectMatching[T any](items []*T, filters []filter, value func(*T, *filter) (string, error)) ([]*T, error) {
+	var sel []*T
+	for _, it := range items {
+		ok := true
+		for i := range filters {
+			f := &filters[i]
+			v, err := value(it, f)
+			if err != nil {
+				return nil, err
+			}
+			m, err := f.match(v)
+			if err != nil {
+				return nil, err
+			}
+			ok = ok && m
+		}
+		if ok {
+			sel = append(sel, it)
+		}
+	}
+	return sel, nil
 }

@@ -208,18 +208,21 @@ func (s *Server) createService(c *call) (any, error) {
 
 // loadService returns the caller's service with id (or ARN), or ServiceNotFound.
 func (s *Server) loadService(c *call, idOrARN string) (*apimodel.Service, error) {
-	id, ok := s.resolveID(c, idOrARN, "service")
-	var sv apimodel.Service
-	if ok && validKeyToken(id) {
-		_, found, err := s.loadDoc(c.ctx, apimodel.BucketCloudMap, apimodel.ServiceKey(c.caller.Account, id), &sv)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			return &sv, nil
-		}
+	return loadByID[apimodel.Service](c, s, idOrARN, "service", apimodel.ServiceKey, "ServiceNotFound", "Service not found: %s")
+}
+
+// serviceInstances loads the caller's service with id (or ARN) and its instances
+// sorted by id.
+func (s *Server) serviceInstances(c *call, idOrARN string) (*apimodel.Service, []*apimodel.Instance, error) {
+	sv, err := s.loadService(c, idOrARN)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, newErr("ServiceNotFound", "Service not found: %s", idOrARN)
+	insts, _, err := s.instances(c, sv.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sv, insts, nil
 }
 
 // instances returns a service's instances sorted by id, and the highest revision among
@@ -238,22 +241,33 @@ func (s *Server) instances(c *call, serviceID string) ([]*apimodel.Instance, uin
 }
 
 func (s *Server) getService(c *call) (any, error) {
-	var in idInput
-	if err := decode(c, &in); err != nil {
-		return nil, err
-	}
-	if in.ID == nil {
-		return nil, invalidInput("Id is required")
-	}
-	sv, err := s.loadService(c, *in.ID)
+	id, err := decodeID(c)
 	if err != nil {
 		return nil, err
 	}
-	insts, _, err := s.instances(c, sv.ID)
+	sv, insts, err := s.serviceInstances(c, id)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"Service": toServiceWire(sv, len(insts), false)}, nil
+}
+
+// serviceFilterValue is the service field a ListServices filter tests; BEGINS_WITH
+// is not supported.
+func serviceFilterValue(sv *apimodel.Service, f *filter) (string, error) {
+	var v string
+	switch f.Name {
+	case "NAMESPACE_ID":
+		v = sv.NamespaceID
+	case "RESOURCE_OWNER":
+		v = sv.Account
+	default:
+		return "", invalidInput("Filter name %s is not valid: use NAMESPACE_ID or RESOURCE_OWNER", f.Name)
+	}
+	if f.Condition == "BEGINS_WITH" {
+		return "", invalidInput("Condition BEGINS_WITH is not supported for filter %s", f.Name)
+	}
+	return v, nil
 }
 
 func (s *Server) listServices(c *call) (any, error) {
@@ -265,35 +279,7 @@ func (s *Server) listServices(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	var sel []*apimodel.Service
-	for _, sv := range all {
-		ok := true
-		for i := range in.Filters {
-			f := &in.Filters[i]
-			var v string
-			switch f.Name {
-			case "NAMESPACE_ID":
-				v = sv.NamespaceID
-			case "RESOURCE_OWNER":
-				v = sv.Account
-			default:
-				return nil, invalidInput("Filter name %s is not valid: use NAMESPACE_ID or RESOURCE_OWNER", f.Name)
-			}
-			if f.Condition == "BEGINS_WITH" {
-				return nil, invalidInput("Condition BEGINS_WITH is not supported for filter %s", f.Name)
-			}
-			m, err := f.match(v)
-			if err != nil {
-				return nil, err
-			}
-			ok = ok && m
-		}
-		if ok {
-			sel = append(sel, sv)
-		}
-	}
-	start, end, next, err := page(in.NextToken, in.MaxResults, len(sel), 100, 100)
+	pg, next, err := filterPage(all, func(sv *apimodel.Service) string { return sv.ID }, &in, serviceFilterValue)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +287,7 @@ func (s *Server) listServices(c *call) (any, error) {
 		Services  []serviceWire `json:"Services"`
 		NextToken *string       `json:"NextToken,omitempty"`
 	}{Services: []serviceWire{}, NextToken: next}
-	for _, sv := range sel[start:end] {
+	for _, sv := range pg {
 		insts, _, err := s.instances(c, sv.ID)
 		if err != nil {
 			return nil, err
@@ -312,20 +298,13 @@ func (s *Server) listServices(c *call) (any, error) {
 }
 
 func (s *Server) deleteService(c *call) (any, error) {
-	var in idInput
-	if err := decode(c, &in); err != nil {
-		return nil, err
-	}
-	if in.ID == nil {
-		return nil, invalidInput("Id is required")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sv, err := s.loadService(c, *in.ID)
+	id, err := decodeID(c)
 	if err != nil {
 		return nil, err
 	}
-	insts, _, err := s.instances(c, sv.ID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sv, insts, err := s.serviceInstances(c, id)
 	if err != nil {
 		return nil, err
 	}
@@ -468,11 +447,7 @@ func (s *Server) registerInstance(c *call) (any, error) {
 	if err := s.saveDoc(c.ctx, apimodel.BucketCloudMap, key, inst); err != nil {
 		return nil, err
 	}
-	id, err := s.recordOperation(c, "REGISTER_INSTANCE", map[string]string{"SERVICE": sv.ID, "INSTANCE": inst.ID})
-	if err != nil {
-		return nil, err
-	}
-	return operationIDOutput{OperationID: id}, nil
+	return s.operationResult(c, "REGISTER_INSTANCE", map[string]string{"SERVICE": sv.ID, "INSTANCE": inst.ID})
 }
 
 type instanceRef struct {
@@ -518,11 +493,7 @@ func (s *Server) deregisterInstance(c *call) (any, error) {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	id, err := s.recordOperation(c, "DEREGISTER_INSTANCE", map[string]string{"SERVICE": sv.ID, "INSTANCE": inst.ID})
-	if err != nil {
-		return nil, err
-	}
-	return operationIDOutput{OperationID: id}, nil
+	return s.operationResult(c, "DEREGISTER_INSTANCE", map[string]string{"SERVICE": sv.ID, "INSTANCE": inst.ID})
 }
 
 func (s *Server) getInstance(c *call) (any, error) {
@@ -556,15 +527,11 @@ func (s *Server) listInstances(c *call) (any, error) {
 	if in.ServiceID == nil {
 		return nil, invalidInput("ServiceId is required")
 	}
-	sv, err := s.loadService(c, *in.ServiceID)
+	_, insts, err := s.serviceInstances(c, *in.ServiceID)
 	if err != nil {
 		return nil, err
 	}
-	insts, _, err := s.instances(c, sv.ID)
-	if err != nil {
-		return nil, err
-	}
-	start, end, next, err := page(in.NextToken, in.MaxResults, len(insts), 100, 100)
+	pg, next, err := pageOf(insts, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}
@@ -573,7 +540,7 @@ func (s *Server) listInstances(c *call) (any, error) {
 		Instances     []instanceSummary `json:"Instances"`
 		NextToken     *string           `json:"NextToken,omitempty"`
 	}{ResourceOwner: c.caller.Account, Instances: []instanceSummary{}, NextToken: next}
-	for _, inst := range insts[start:end] {
+	for _, inst := range pg {
 		out.Instances = append(out.Instances, instanceSummary{ID: inst.ID, Attributes: inst.Attributes, CreatedByAccount: inst.Account})
 	}
 	return out, nil
@@ -673,7 +640,7 @@ func (s *Server) discoverInstances(c *call) (any, error) {
 	default:
 		return nil, invalidInput("1 validation error detected: Value '%s' at 'healthStatus' failed to satisfy constraint: Member must satisfy enum value set: [HEALTHY, UNHEALTHY, ALL, HEALTHY_OR_ELSE_ALL]", in.HealthStatus)
 	}
-	nss, _, err := listDocs[apimodel.Namespace](c.ctx, s, apimodel.BucketCloudMap, c.caller.Account+".ns.")
+	nss, _, err := s.namespaces(c)
 	if err != nil {
 		return nil, err
 	}
@@ -736,11 +703,7 @@ func (s *Server) getInstancesHealthStatus(c *call) (any, error) {
 	if in.Instances != nil && len(in.Instances) == 0 {
 		return nil, invalidInput("Instances must contain at least one instance ID")
 	}
-	sv, err := s.loadService(c, *in.ServiceID)
-	if err != nil {
-		return nil, err
-	}
-	insts, _, err := s.instances(c, sv.ID)
+	sv, insts, err := s.serviceInstances(c, *in.ServiceID)
 	if err != nil {
 		return nil, err
 	}
@@ -755,12 +718,12 @@ func (s *Server) getInstancesHealthStatus(c *call) (any, error) {
 		}
 		insts = sel
 	}
-	start, end, next, err := page(in.NextToken, in.MaxResults, len(insts), 100, 100)
+	pg, next, err := pageOf(insts, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}
 	status := map[string]string{}
-	for _, inst := range insts[start:end] {
+	for _, inst := range pg {
 		st := apimodel.HealthUnknown
 		if sv.HealthCheckCustomConfig != nil {
 			st = healthOf(inst)

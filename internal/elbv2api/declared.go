@@ -279,30 +279,40 @@ func (s *Server) readOnly(c *call, what, arn string) error {
 	return newErr(codeOperationNotPermitted, "%s '%s' is declared in gatehouse's topology file and is read-only", what, arn)
 }
 
+// writableARN reads the required ARN parameter name (null at at when absent) of an
+// object the request changes: a declared object's ARN is refused as readOnly does.
+func (s *Server) writableARN(c *call, name, at, what string) (string, error) {
+	arn, ok := str(c.p, name)
+	if !ok {
+		var v validationErrors
+		v.null(at)
+		return "", v.err()
+	}
+	return arn, s.readOnly(c, what, arn)
+}
+
 // Listing the caller's objects: declared ones and stored ones together.
 
-func (s *Server) allLBs(c *call) ([]*apimodel.LoadBalancer, error) {
-	stored, err := listKind[apimodel.LoadBalancer](c.ctx, s, c.caller.Account, "lb")
+// allOf lists the caller's declared documents (of docs) and stored ones of kind
+// together, as withDeclared.
+func allOf[T any](c *call, s *Server, kind string, docs []T, owner, arn func(*T) string) ([]*T, error) {
+	stored, err := listKind[T](c.ctx, s, c.caller.Account, kind)
 	if err != nil {
 		return nil, err
 	}
-	return withDeclared(ofAccount(s.declared.lbs, lbAccount, c.caller.Account), stored, lbARNOf), nil
+	return withDeclared(ofAccount(docs, owner, c.caller.Account), stored, arn), nil
+}
+
+func (s *Server) allLBs(c *call) ([]*apimodel.LoadBalancer, error) {
+	return allOf(c, s, "lb", s.declared.lbs, lbAccount, lbARNOf)
 }
 
 func (s *Server) allListeners(c *call) ([]*apimodel.Listener, error) {
-	stored, err := listKind[apimodel.Listener](c.ctx, s, c.caller.Account, "listener")
-	if err != nil {
-		return nil, err
-	}
-	return withDeclared(ofAccount(s.declared.listeners, listenerAccount, c.caller.Account), stored, listenerARNOf), nil
+	return allOf(c, s, "listener", s.declared.listeners, listenerAccount, listenerARNOf)
 }
 
 func (s *Server) allRules(c *call) ([]*apimodel.Rule, error) {
-	stored, err := listKind[apimodel.Rule](c.ctx, s, c.caller.Account, "rule")
-	if err != nil {
-		return nil, err
-	}
-	return withDeclared(ofAccount(s.declared.rules, ruleAccount, c.caller.Account), stored, ruleARNOf), nil
+	return allOf(c, s, "rule", s.declared.rules, ruleAccount, ruleARNOf)
 }
 
 // allTGs lists the caller's target groups. A declared group's LoadBalancerArns are

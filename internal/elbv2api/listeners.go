@@ -154,12 +154,11 @@ func (s *Server) parseActions(c *call, name, at string, lb *apimodel.LoadBalance
 			continue
 		}
 		a.Type = typ
-		order, has, err := intParam(c.p, m+".Order", ma+".order")
+		order, has, err := v.rangeParam(c.p, m+".Order", ma+".order", 1, 50000)
 		if err != nil {
 			return nil, err
 		}
 		if has {
-			v.rangeInt(order, ma+".order", 1, 50000)
 			a.Order = order
 		}
 		switch typ {
@@ -171,12 +170,11 @@ func (s *Server) parseActions(c *call, name, at string, lb *apimodel.LoadBalance
 				for j, tm := range tuples {
 					arn, _ := str(c.p, tm+".TargetGroupArn")
 					t := apimodel.TargetGroupTuple{TargetGroupArn: arn}
-					w, has, err := intParam(c.p, tm+".Weight", ma+".forwardConfig.targetGroups."+strconv.Itoa(j+1)+".member.weight")
+					w, has, err := v.rangeParam(c.p, tm+".Weight", ma+".forwardConfig.targetGroups."+strconv.Itoa(j+1)+".member.weight", 0, 999)
 					if err != nil {
 						return nil, err
 					}
 					if has {
-						v.rangeInt(w, ma+".forwardConfig.targetGroups."+strconv.Itoa(j+1)+".member.weight", 0, 999)
 						t.Weight = &w
 					}
 					fc.TargetGroups = append(fc.TargetGroups, t)
@@ -185,14 +183,11 @@ func (s *Server) parseActions(c *call, name, at string, lb *apimodel.LoadBalance
 			}
 		case apimodel.ActionFixedResponse:
 			code, _ := str(c.p, m+".FixedResponseConfig.StatusCode")
-			ct, hasCT := str(c.p, m+".FixedResponseConfig.ContentType")
 			body, _ := str(c.p, m+".FixedResponseConfig.MessageBody")
 			if !statusCodeRe.MatchString(code) {
 				v.add("Value '%s' at '%s.fixedResponseConfig.statusCode' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(2|4|5)\\d\\d$", code, ma)
 			}
-			if hasCT && !slices.Contains(strings.Split(fixedResponseTypeEnum, ", "), ct) {
-				v.enum(ct, ma+".fixedResponseConfig.contentType", fixedResponseTypeEnum)
-			}
+			ct, _ := v.enumParam(c.p, m+".FixedResponseConfig.ContentType", ma+".fixedResponseConfig.contentType", fixedResponseTypeEnum)
 			if len(body) > 1024 {
 				v.add("Value at '%s.fixedResponseConfig.messageBody' failed to satisfy constraint: Member must have length less than or equal to 1024", ma)
 			}
@@ -279,16 +274,10 @@ func (s *Server) createListener(c *call) (any, error) {
 	if !has(p, "DefaultActions") {
 		v.null("defaultActions")
 	}
-	proto, hasProto := str(p, "Protocol")
-	if hasProto && !slices.Contains(strings.Split(protocolEnum, ", "), proto) {
-		v.enum(proto, "protocol", protocolEnum)
-	}
-	port, hasPort, err := intParam(p, "Port", "port")
+	proto, hasProto := v.enumParam(p, "Protocol", "protocol", protocolEnum)
+	port, hasPort, err := v.rangeParam(p, "Port", "port", 1, 65535)
 	if err != nil {
 		return nil, err
-	}
-	if hasPort {
-		v.rangeInt(port, "port", 1, 65535)
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -416,35 +405,14 @@ func (s *Server) loadListener(c *call, arn string) (*apimodel.Listener, error) {
 	if l, ok := s.declared.listener(c.caller.Account, arn); ok {
 		return l, nil
 	}
-	a, ok := s.parseARN(c, arn, "listener")
-	if !ok {
-		if _, err := apimodel.ParseELBARN(arn); err != nil {
-			return nil, validationf("'%s' is not a valid listener ARN", arn)
-		}
-		return nil, newErr(codeListenerNotFound, "One or more listeners not found")
-	}
-	var l apimodel.Listener
-	found, err := s.load(c.ctx, apimodel.ListenerKey(c.caller.Account, a.ID), &l)
-	if err != nil {
-		return nil, err
-	}
-	if !found || l.ListenerArn != arn {
-		return nil, newErr(codeListenerNotFound, "One or more listeners not found")
-	}
-	return &l, nil
+	return loadStored(c, s, arn, "listener", "listener", apimodel.ListenerKey, listenerARNOf,
+		newErr(codeListenerNotFound, "One or more listeners not found"))
 }
 
 func (s *Server) describeListeners(c *call) (any, error) {
 	arns := strList(c.p, "ListenerArns")
 	lbARN, byLB := str(c.p, "LoadBalancerArn")
-	switch {
-	case len(arns) > 0 && byLB:
-		return nil, validationf("Listener ARNs and a load balancer ARN cannot be specified at the same time")
-	case len(arns) == 0 && !byLB:
-		return nil, validationf("You must specify either listener ARNs or a load balancer ARN")
-	}
-	var sel []*apimodel.Listener
-	if byLB {
+	sel, err := pickByARNOrParent(c, arns, byLB, s.loadListener, func() ([]*apimodel.Listener, error) {
 		if _, err := s.loadLB(c, lbARN); err != nil {
 			return nil, err
 		}
@@ -452,40 +420,29 @@ func (s *Server) describeListeners(c *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		var sel []*apimodel.Listener
 		for _, l := range all {
 			if l.LoadBalancerArn == lbARN {
 				sel = append(sel, l)
 			}
 		}
 		sort.Slice(sel, func(i, j int) bool { return sel[i].Port < sel[j].Port })
-	} else {
-		for _, arn := range arns {
-			l, err := s.loadListener(c, arn)
-			if err != nil {
-				return nil, err
-			}
-			sel = append(sel, l)
-		}
-	}
-	start, end, next, err := page(c.p, len(sel))
+		return sel, nil
+	}, "Listener ARNs and a load balancer ARN cannot be specified at the same time",
+		"You must specify either listener ARNs or a load balancer ARN")
 	if err != nil {
 		return nil, err
 	}
-	out := listenerList{Listeners: []xListener{}, NextMarker: next}
-	for _, l := range sel[start:end] {
-		out.Listeners = append(out.Listeners, toXListener(l))
+	items, next, err := pageOf(c.p, sel, toXListener)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return listenerList{Listeners: items, NextMarker: next}, nil
 }
 
 func (s *Server) deleteListener(c *call) (any, error) {
-	arn, ok := str(c.p, "ListenerArn")
-	if !ok {
-		var v validationErrors
-		v.null("listenerArn")
-		return nil, v.err()
-	}
-	if err := s.readOnly(c, "Listener", arn); err != nil {
+	arn, err := s.writableARN(c, "ListenerArn", "listenerArn", "Listener")
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

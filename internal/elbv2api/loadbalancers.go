@@ -5,7 +5,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -288,22 +287,8 @@ func (s *Server) loadLB(c *call, arn string) (*apimodel.LoadBalancer, error) {
 	if lb, ok := s.declared.lb(c.caller.Account, arn); ok {
 		return lb, nil
 	}
-	a, ok := s.parseARN(c, arn, "loadbalancer")
-	if !ok {
-		if _, err := apimodel.ParseELBARN(arn); err != nil {
-			return nil, validationf("'%s' is not a valid load balancer ARN", arn)
-		}
-		return nil, newErr(codeLBNotFound, "One or more load balancers not found")
-	}
-	var lb apimodel.LoadBalancer
-	found, err := s.load(c.ctx, apimodel.LoadBalancerKey(c.caller.Account, a.ID), &lb)
-	if err != nil {
-		return nil, err
-	}
-	if !found || lb.LoadBalancerArn != arn {
-		return nil, newErr(codeLBNotFound, "One or more load balancers not found")
-	}
-	return &lb, nil
+	return loadStored(c, s, arn, "loadbalancer", "load balancer", apimodel.LoadBalancerKey, lbARNOf,
+		newErr(codeLBNotFound, "One or more load balancers not found"))
 }
 
 func (s *Server) describeLoadBalancers(c *call) (any, error) {
@@ -316,70 +301,38 @@ func (s *Server) describeLoadBalancers(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].LoadBalancerName != all[j].LoadBalancerName {
-			return all[i].LoadBalancerName < all[j].LoadBalancerName
-		}
-		return all[i].LoadBalancerArn < all[j].LoadBalancerArn
-	})
-	var sel []*apimodel.LoadBalancer
+	sortByName(all, lbNameOf, lbARNOf)
+	sel := all
 	switch {
 	case len(arns) > 0:
-		for _, arn := range arns {
-			i := slices.IndexFunc(all, func(lb *apimodel.LoadBalancer) bool { return lb.LoadBalancerArn == arn })
-			if i < 0 {
-				if _, err := apimodel.ParseELBARN(arn); err != nil {
-					return nil, validationf("'%s' is not a valid load balancer ARN", arn)
-				}
-				return nil, newErr(codeLBNotFound, "One or more load balancers not found")
-			}
-			sel = append(sel, all[i])
-		}
+		sel, err = pickByARN(all, arns, lbARNOf, "load balancer", newErr(codeLBNotFound, "One or more load balancers not found"))
 	case len(names) > 0:
-		var missing []string
-		for _, n := range names {
-			i := slices.IndexFunc(all, func(lb *apimodel.LoadBalancer) bool { return lb.LoadBalancerName == n })
-			if i < 0 {
-				missing = append(missing, n)
-				continue
-			}
-			sel = append(sel, all[i])
-		}
-		if len(missing) > 0 {
-			return nil, newErr(codeLBNotFound, "Load balancers '[%s]' not found", strings.Join(missing, ", "))
-		}
-	default:
-		sel = all
+		sel, err = pickByName(all, names, lbNameOf, func(missing string) error {
+			return newErr(codeLBNotFound, "Load balancers '[%s]' not found", missing)
+		})
 	}
-	start, end, next, err := page(c.p, len(sel))
 	if err != nil {
 		return nil, err
 	}
-	out := lbList{LoadBalancers: []xLoadBalancer{}, NextMarker: next}
-	for _, lb := range sel[start:end] {
-		out.LoadBalancers = append(out.LoadBalancers, toXLB(lb))
+	items, next, err := pageOf(c.p, sel, toXLB)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return lbList{LoadBalancers: items, NextMarker: next}, nil
 }
+
+func lbNameOf(v *apimodel.LoadBalancer) string { return v.LoadBalancerName }
 
 // deleteLoadBalancer deletes a load balancer with its listeners and rules. Deleting one
 // that does not exist succeeds, as on AWS.
 func (s *Server) deleteLoadBalancer(c *call) (any, error) {
-	arn, ok := str(c.p, "LoadBalancerArn")
-	if !ok {
-		var v validationErrors
-		v.null("loadBalancerArn")
-		return nil, v.err()
-	}
-	if err := s.readOnly(c, "Load balancer", arn); err != nil {
+	arn, err := s.writableARN(c, "LoadBalancerArn", "loadBalancerArn", "Load balancer")
+	if err != nil {
 		return nil, err
 	}
 	a, ok := s.parseARN(c, arn, "loadbalancer")
 	if !ok {
-		if _, err := apimodel.ParseELBARN(arn); err != nil {
-			return nil, validationf("'%s' is not a valid load balancer ARN", arn)
-		}
-		return nil, nil
+		return nil, badARN(arn, "load balancer")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

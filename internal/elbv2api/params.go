@@ -2,6 +2,7 @@ package elbv2api
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -79,6 +80,26 @@ func intParam(p url.Values, name, at string) (n int, present bool, err error) {
 		return 0, true, validationf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", v, at)
 	}
 	return int(n64), true, nil
+}
+
+// enumParam reads the optional parameter name, recording a violation of the enum set
+// ("A, B, C") at at in v when it is present with another value.
+func (v *validationErrors) enumParam(p url.Values, name, at, set string) (string, bool) {
+	val, ok := str(p, name)
+	if ok && !slices.Contains(strings.Split(set, ", "), val) {
+		v.enum(val, at, set)
+	}
+	return val, ok
+}
+
+// rangeParam reads the optional integer parameter name (as intParam), recording in v
+// a violation at at when it is present and outside [lo, hi].
+func (v *validationErrors) rangeParam(p url.Values, name, at string, lo, hi int) (n int, present bool, err error) {
+	n, present, err = intParam(p, name, at)
+	if err == nil && present {
+		v.rangeInt(n, at, lo, hi)
+	}
+	return n, present, err
 }
 
 // boolParam parses a boolean parameter.

@@ -158,14 +158,12 @@ func (s *Server) createRule(c *call) (any, error) {
 	if !has(p, "Actions") {
 		v.null("actions")
 	}
-	prio, hasPrio, err := intParam(p, "Priority", "priority")
+	prio, hasPrio, err := v.rangeParam(p, "Priority", "priority", 1, 50000)
 	if err != nil {
 		return nil, err
 	}
 	if !hasPrio {
 		v.null("priority")
-	} else {
-		v.rangeInt(prio, "priority", 1, 50000)
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -261,70 +259,33 @@ func (s *Server) loadRule(c *call, arn string) (*apimodel.Rule, error) {
 	if r, ok := s.declared.rule(c.caller.Account, arn); ok {
 		return r, nil
 	}
-	a, ok := s.parseARN(c, arn, "listener-rule")
-	if !ok {
-		if _, err := apimodel.ParseELBARN(arn); err != nil {
-			return nil, validationf("'%s' is not a valid listener rule ARN", arn)
-		}
-		return nil, newErr(codeRuleNotFound, "One or more rules not found")
-	}
-	var r apimodel.Rule
-	found, err := s.load(c.ctx, apimodel.RuleKey(c.caller.Account, a.ID), &r)
-	if err != nil {
-		return nil, err
-	}
-	if !found || r.RuleArn != arn {
-		return nil, newErr(codeRuleNotFound, "One or more rules not found")
-	}
-	return &r, nil
+	return loadStored(c, s, arn, "listener-rule", "listener rule", apimodel.RuleKey, ruleARNOf,
+		newErr(codeRuleNotFound, "One or more rules not found"))
 }
 
 func (s *Server) describeRules(c *call) (any, error) {
 	arns := strList(c.p, "RuleArns")
 	listenerARN, byListener := str(c.p, "ListenerArn")
-	switch {
-	case len(arns) > 0 && byListener:
-		return nil, validationf("Listener ARN and rule ARNs cannot be specified at the same time")
-	case len(arns) == 0 && !byListener:
-		return nil, validationf("You must specify either listener rule ARNs or a listener ARN")
-	}
-	var sel []*apimodel.Rule
-	if byListener {
+	sel, err := pickByARNOrParent(c, arns, byListener, s.loadRule, func() ([]*apimodel.Rule, error) {
 		if _, err := s.loadListener(c, listenerARN); err != nil {
 			return nil, err
 		}
-		var err error
-		if sel, err = s.listenerRules(c, listenerARN); err != nil {
-			return nil, err
-		}
-	} else {
-		for _, arn := range arns {
-			r, err := s.loadRule(c, arn)
-			if err != nil {
-				return nil, err
-			}
-			sel = append(sel, r)
-		}
-	}
-	start, end, next, err := page(c.p, len(sel))
+		return s.listenerRules(c, listenerARN)
+	}, "Listener ARN and rule ARNs cannot be specified at the same time",
+		"You must specify either listener rule ARNs or a listener ARN")
 	if err != nil {
 		return nil, err
 	}
-	out := ruleList{Rules: []xRule{}, NextMarker: next}
-	for _, r := range sel[start:end] {
-		out.Rules = append(out.Rules, toXRule(r))
+	items, next, err := pageOf(c.p, sel, toXRule)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return ruleList{Rules: items, NextMarker: next}, nil
 }
 
 func (s *Server) deleteRule(c *call) (any, error) {
-	arn, ok := str(c.p, "RuleArn")
-	if !ok {
-		var v validationErrors
-		v.null("ruleArn")
-		return nil, v.err()
-	}
-	if err := s.readOnly(c, "Rule", arn); err != nil {
+	arn, err := s.writableARN(c, "RuleArn", "ruleArn", "Rule")
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

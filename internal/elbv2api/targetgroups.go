@@ -95,48 +95,27 @@ func (s *Server) createTargetGroup(c *call) (any, error) {
 		v.enum(targetType, "targetType", "instance, ip, lambda, alb")
 	}
 	protocols := "HTTP, HTTPS, TCP, TLS, UDP, TCP_UDP, GENEVE, QUIC, TCP_QUIC"
-	proto, hasProto := str(p, "Protocol")
-	if hasProto && !slices.Contains(strings.Split(protocols, ", "), proto) {
-		v.enum(proto, "protocol", protocols)
-	}
-	hcProto, hasHCProto := str(p, "HealthCheckProtocol")
-	if hasHCProto && !slices.Contains(strings.Split(protocols, ", "), hcProto) {
-		v.enum(hcProto, "healthCheckProtocol", protocols)
-	}
-	port, hasPort, err := intParam(p, "Port", "port")
+	proto, hasProto := v.enumParam(p, "Protocol", "protocol", protocols)
+	hcProto, hasHCProto := v.enumParam(p, "HealthCheckProtocol", "healthCheckProtocol", protocols)
+	port, hasPort, err := v.rangeParam(p, "Port", "port", 1, 65535)
 	if err != nil {
 		return nil, err
 	}
-	if hasPort {
-		v.rangeInt(port, "port", 1, 65535)
-	}
-	interval, hasInterval, err := intParam(p, "HealthCheckIntervalSeconds", "healthCheckIntervalSeconds")
+	interval, hasInterval, err := v.rangeParam(p, "HealthCheckIntervalSeconds", "healthCheckIntervalSeconds", 5, 300)
 	if err != nil {
 		return nil, err
 	}
-	if hasInterval {
-		v.rangeInt(interval, "healthCheckIntervalSeconds", 5, 300)
-	}
-	timeout, hasTimeout, err := intParam(p, "HealthCheckTimeoutSeconds", "healthCheckTimeoutSeconds")
+	timeout, hasTimeout, err := v.rangeParam(p, "HealthCheckTimeoutSeconds", "healthCheckTimeoutSeconds", 2, 120)
 	if err != nil {
 		return nil, err
 	}
-	if hasTimeout {
-		v.rangeInt(timeout, "healthCheckTimeoutSeconds", 2, 120)
-	}
-	healthy, hasHealthy, err := intParam(p, "HealthyThresholdCount", "healthyThresholdCount")
+	healthy, hasHealthy, err := v.rangeParam(p, "HealthyThresholdCount", "healthyThresholdCount", 2, 10)
 	if err != nil {
 		return nil, err
 	}
-	if hasHealthy {
-		v.rangeInt(healthy, "healthyThresholdCount", 2, 10)
-	}
-	unhealthy, hasUnhealthy, err := intParam(p, "UnhealthyThresholdCount", "unhealthyThresholdCount")
+	unhealthy, hasUnhealthy, err := v.rangeParam(p, "UnhealthyThresholdCount", "unhealthyThresholdCount", 2, 10)
 	if err != nil {
 		return nil, err
-	}
-	if hasUnhealthy {
-		v.rangeInt(unhealthy, "unhealthyThresholdCount", 2, 10)
 	}
 	path, hasPath := str(p, "HealthCheckPath")
 	if hasPath && (len(path) < 1 || len(path) > 1024) {
@@ -355,22 +334,8 @@ func (s *Server) loadTG(c *call, arn string) (*apimodel.TargetGroup, error) {
 	if tg, ok, err := s.declaredTG(c, arn); ok || err != nil {
 		return tg, err
 	}
-	a, ok := s.parseARN(c, arn, "targetgroup")
-	if !ok {
-		if _, err := apimodel.ParseELBARN(arn); err != nil {
-			return nil, validationf("'%s' is not a valid target group ARN", arn)
-		}
-		return nil, newErr(codeTGNotFound, "Target groups '%s' not found", arn)
-	}
-	var tg apimodel.TargetGroup
-	found, err := s.load(c.ctx, apimodel.TargetGroupKey(c.caller.Account, a.ID), &tg)
-	if err != nil {
-		return nil, err
-	}
-	if !found || tg.TargetGroupArn != arn {
-		return nil, newErr(codeTGNotFound, "Target groups '%s' not found", arn)
-	}
-	return &tg, nil
+	return loadStored(c, s, arn, "targetgroup", "target group", apimodel.TargetGroupKey, tgARNOf,
+		newErr(codeTGNotFound, "Target groups '%s' not found", arn))
 }
 
 func (s *Server) describeTargetGroups(c *call) (any, error) {
@@ -384,60 +349,37 @@ func (s *Server) describeTargetGroups(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].TargetGroupName != all[j].TargetGroupName {
-			return all[i].TargetGroupName < all[j].TargetGroupName
-		}
-		return all[i].TargetGroupArn < all[j].TargetGroupArn
-	})
-	var sel []*apimodel.TargetGroup
+	sortByName(all, tgNameOf, tgARNOf)
+	sel := all
 	switch {
 	case len(arns) > 0:
-		for _, arn := range arns {
-			i := slices.IndexFunc(all, func(tg *apimodel.TargetGroup) bool { return tg.TargetGroupArn == arn })
-			if i < 0 {
-				if _, err := apimodel.ParseELBARN(arn); err != nil {
-					return nil, validationf("'%s' is not a valid target group ARN", arn)
-				}
-				return nil, newErr(codeTGNotFound, "One or more target groups not found")
-			}
-			sel = append(sel, all[i])
-		}
+		sel, err = pickByARN(all, arns, tgARNOf, "target group", newErr(codeTGNotFound, "One or more target groups not found"))
 	case len(names) > 0:
-		var missing []string
-		for _, n := range names {
-			i := slices.IndexFunc(all, func(tg *apimodel.TargetGroup) bool { return tg.TargetGroupName == n })
-			if i < 0 {
-				missing = append(missing, n)
-				continue
-			}
-			sel = append(sel, all[i])
-		}
-		if len(missing) > 0 {
-			return nil, newErr(codeTGNotFound, "Target groups '[%s]' not found", strings.Join(missing, ", "))
-		}
+		sel, err = pickByName(all, names, tgNameOf, func(missing string) error {
+			return newErr(codeTGNotFound, "Target groups '[%s]' not found", missing)
+		})
 	case byLB:
 		if _, err := s.loadLB(c, lbARN); err != nil {
 			return nil, err
 		}
+		sel = nil
 		for _, tg := range all {
 			if slices.Contains(tg.LoadBalancerArns, lbARN) {
 				sel = append(sel, tg)
 			}
 		}
-	default:
-		sel = all
 	}
-	start, end, next, err := page(c.p, len(sel))
 	if err != nil {
 		return nil, err
 	}
-	out := tgList{TargetGroups: []xTargetGroup{}, NextMarker: next}
-	for _, tg := range sel[start:end] {
-		out.TargetGroups = append(out.TargetGroups, toXTG(tg))
+	items, next, err := pageOf(c.p, sel, toXTG)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return tgList{TargetGroups: items, NextMarker: next}, nil
 }
+
+func tgNameOf(v *apimodel.TargetGroup) string { return v.TargetGroupName }
 
 func btoi(b bool) int {
 	if b {
@@ -449,21 +391,13 @@ func btoi(b bool) int {
 // deleteTargetGroup deletes a target group no action references. Deleting one that does
 // not exist succeeds, as on AWS.
 func (s *Server) deleteTargetGroup(c *call) (any, error) {
-	arn, ok := str(c.p, "TargetGroupArn")
-	if !ok {
-		var v validationErrors
-		v.null("targetGroupArn")
-		return nil, v.err()
-	}
-	if err := s.readOnly(c, "Target group", arn); err != nil {
+	arn, err := s.writableARN(c, "TargetGroupArn", "targetGroupArn", "Target group")
+	if err != nil {
 		return nil, err
 	}
 	a, ok := s.parseARN(c, arn, "targetgroup")
 	if !ok {
-		if _, err := apimodel.ParseELBARN(arn); err != nil {
-			return nil, validationf("'%s' is not a valid target group ARN", arn)
-		}
-		return nil, nil
+		return nil, badARN(arn, "target group")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -492,12 +426,11 @@ func targets(c *call) ([]apimodel.TargetDescription, error) {
 		if t.ID, ok = str(c.p, m+".Id"); !ok {
 			v.null("targets." + strconv.Itoa(i+1) + ".member.id")
 		}
-		port, has, err := intParam(c.p, m+".Port", "targets."+strconv.Itoa(i+1)+".member.port")
+		port, has, err := v.rangeParam(c.p, m+".Port", "targets."+strconv.Itoa(i+1)+".member.port", 1, 65535)
 		if err != nil {
 			return nil, err
 		}
 		if has {
-			v.rangeInt(port, "targets."+strconv.Itoa(i+1)+".member.port", 1, 65535)
 			t.Port = port
 		}
 		t.AvailabilityZone, _ = str(c.p, m+".AvailabilityZone")
@@ -558,7 +491,10 @@ func (s *Server) checkTarget(tg *apimodel.TargetGroup, t *apimodel.TargetDescrip
 	return nil
 }
 
-func (s *Server) registerTargets(c *call) (any, error) {
+// changeTargets is the shared path of RegisterTargets and DeregisterTargets: it checks
+// the request, loads the target group under s.mu, lets change edit the group's targets
+// and saves the group.
+func (s *Server) changeTargets(c *call, change func(arn string, tg *apimodel.TargetGroup, ts []apimodel.TargetDescription) error) (any, error) {
 	arn, ok := str(c.p, "TargetGroupArn")
 	var v validationErrors
 	if !ok {
@@ -583,26 +519,35 @@ func (s *Server) registerTargets(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range ts {
-		if err := s.checkTarget(tg, &ts[i]); err != nil {
-			return nil, err
-		}
-	}
-	if tg.TargetType == apimodel.TargetTypeInstance {
-		if err := s.checkInstanceTargets(tg, ts); err != nil {
-			return nil, err
-		}
-	}
-	for _, t := range ts {
-		if slices.ContainsFunc(tg.Targets, func(r apimodel.TargetRegistration) bool { return r.ID == t.ID && r.Port == t.Port }) {
-			continue
-		}
-		tg.Targets = append(tg.Targets, apimodel.TargetRegistration{TargetDescription: t, RegisteredAt: apimodel.Epoch(c.now)})
-	}
-	if len(tg.Targets) > maxTargetsPerGroup {
-		return nil, newErr(codeTooManyTargets, "You have reached the maximum number of targets per target group (%d)", maxTargetsPerGroup)
+	if err := change(arn, tg, ts); err != nil {
+		return nil, err
 	}
 	return nil, s.saveTG(c, tg)
+}
+
+func (s *Server) registerTargets(c *call) (any, error) {
+	return s.changeTargets(c, func(_ string, tg *apimodel.TargetGroup, ts []apimodel.TargetDescription) error {
+		for i := range ts {
+			if err := s.checkTarget(tg, &ts[i]); err != nil {
+				return err
+			}
+		}
+		if tg.TargetType == apimodel.TargetTypeInstance {
+			if err := s.checkInstanceTargets(tg, ts); err != nil {
+				return err
+			}
+		}
+		for _, t := range ts {
+			if slices.ContainsFunc(tg.Targets, func(r apimodel.TargetRegistration) bool { return r.ID == t.ID && r.Port == t.Port }) {
+				continue
+			}
+			tg.Targets = append(tg.Targets, apimodel.TargetRegistration{TargetDescription: t, RegisteredAt: apimodel.Epoch(c.now)})
+		}
+		if len(tg.Targets) > maxTargetsPerGroup {
+			return newErr(codeTooManyTargets, "You have reached the maximum number of targets per target group (%d)", maxTargetsPerGroup)
+		}
+		return nil
+	})
 }
 
 func (s *Server) saveTG(c *call, tg *apimodel.TargetGroup) error {
@@ -614,42 +559,20 @@ func (s *Server) saveTG(c *call, tg *apimodel.TargetGroup) error {
 }
 
 func (s *Server) deregisterTargets(c *call) (any, error) {
-	arn, ok := str(c.p, "TargetGroupArn")
-	var v validationErrors
-	if !ok {
-		v.null("targetGroupArn")
-	}
-	if !has(c.p, "Targets") {
-		v.null("targets")
-	}
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	ts, err := targets(c)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.readOnly(c, "Target group", arn); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.loadTG(c, arn)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range ts {
-		port := t.Port
-		if port == 0 {
-			port = tg.Port
+	return s.changeTargets(c, func(arn string, tg *apimodel.TargetGroup, ts []apimodel.TargetDescription) error {
+		for _, t := range ts {
+			port := t.Port
+			if port == 0 {
+				port = tg.Port
+			}
+			i := slices.IndexFunc(tg.Targets, func(r apimodel.TargetRegistration) bool { return r.ID == t.ID && r.Port == port })
+			if i < 0 {
+				return newErr(codeInvalidTarget, "The following targets are not registered in target group '%s': '%s'", arn, t.ID)
+			}
+			tg.Targets = slices.Delete(tg.Targets, i, i+1)
 		}
-		i := slices.IndexFunc(tg.Targets, func(r apimodel.TargetRegistration) bool { return r.ID == t.ID && r.Port == port })
-		if i < 0 {
-			return nil, newErr(codeInvalidTarget, "The following targets are not registered in target group '%s': '%s'", arn, t.ID)
-		}
-		tg.Targets = slices.Delete(tg.Targets, i, i+1)
-	}
-	return nil, s.saveTG(c, tg)
+		return nil
+	})
 }
 
 // xTargetHealthDescription is ELBv2's TargetHealthDescription on the wire.
