@@ -131,6 +131,19 @@ func TestSTSAssumeRoleThenIAMInvoke(t *testing.T) {
 				"(InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid."},
 			{"user key on the apigateway API", "AKIABOB0000000000001", "bob-secret", "", []string{"apigateway", "get-rest-apis"},
 				"(UnrecognizedClientException) when calling the GetRestApis operation: The security token included in the request is invalid."},
+			// The XML services answer authentication errors in their own protocol.
+			{"wrong secret on elbv2", "AKIAPROVIDER00000001", "wrong", "", []string{"elbv2", "describe-load-balancers"},
+				"(SignatureDoesNotMatch) when calling the DescribeLoadBalancers operation: The request signature we calculated does not match"},
+			{"user key on elbv2", "AKIABOB0000000000001", "bob-secret", "", []string{"elbv2", "describe-load-balancers"},
+				"(InvalidClientTokenId) when calling the DescribeLoadBalancers operation: The security token included in the request is invalid."},
+			{"wrong secret on route53", "AKIAPROVIDER00000001", "wrong", "", []string{"route53", "list-hosted-zones"},
+				"(SignatureDoesNotMatch) when calling the ListHostedZones operation: The request signature we calculated does not match"},
+			{"unknown key on route53", "AKIANOBODY0000000001", "x", "", []string{"route53", "list-hosted-zones"},
+				"(InvalidClientTokenId) when calling the ListHostedZones operation: The security token included in the request is invalid."},
+			{"wrong secret on ec2", "AKIAPROVIDER00000001", "wrong", "", []string{"ec2", "describe-vpcs"},
+				"(AuthFailure) when calling the DescribeVpcs operation: AWS was not able to validate the provided access credentials"},
+			{"unknown key on servicediscovery (JSON)", "AKIANOBODY0000000001", "x", "", []string{"servicediscovery", "list-namespaces"},
+				"(UnrecognizedClientException) when calling the ListNamespaces operation: The security token included in the request is invalid."},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

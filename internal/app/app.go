@@ -583,9 +583,21 @@ func (a *App) controlPlaneHandler() http.Handler {
 			awsproto.WriteJSONError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Request payload is too large", reqID)
 			return
 		}
+		// Errors found while authenticating are written in the signed-for service's
+		// protocol: REST-JSON (code in X-Amzn-Errortype) for most, awsJson1.1 (__type) for
+		// servicediscovery, XML for the query and REST-XML services.
 		writeErr := awsproto.WriteJSONError
-		if signedForService(r) == "sts" {
-			writeErr = stsapi.WriteError // STS is a query (XML) protocol
+		switch signedForService(r) {
+		case "sts":
+			writeErr = stsapi.WriteError
+		case "elasticloadbalancing":
+			writeErr = elbv2api.WriteError
+		case "route53":
+			writeErr = route53api.WriteError
+		case "ec2":
+			writeErr = ec2api.WriteError
+		case "servicediscovery":
+			writeErr = cloudmapapi.WriteError // awsJson1.1: the code is the body's __type
 		}
 		id, err := v.Verify(r, body)
 		if err != nil {
@@ -599,7 +611,7 @@ func (a *App) controlPlaneHandler() http.Handler {
 		}
 		if id.Service != "sts" {
 			if _, _, root := a.topo.FindAccessKey(id.Key.AccessKeyID); !root {
-				awsproto.WriteJSONError(w, http.StatusForbidden, awsproto.CodeUnrecognizedClient, "The security token included in the request is invalid.", reqID)
+				writeErr(w, http.StatusForbidden, awsproto.CodeUnrecognizedClient, "The security token included in the request is invalid.", reqID)
 				return
 			}
 		}

@@ -109,3 +109,22 @@ func jsonMessageBody(key, message string) []byte {
 	out := bytes.TrimRight(b.Bytes(), "\n")
 	return append(out, '}')
 }
+
+// QueryAuthCode is the code an XML (query or REST-XML) protocol service — STS, Elastic
+// Load Balancing, Route 53 — uses for a request-authentication error that the JSON
+// services report with code (AWS's common errors: InvalidClientTokenId,
+// SignatureDoesNotMatch, IncompleteSignature, MissingAuthenticationToken). Other codes are
+// returned unchanged.
+func QueryAuthCode(code string) string {
+	switch code {
+	case CodeUnrecognizedClient, CodeAccessDenied:
+		return "InvalidClientTokenId"
+	case CodeInvalidSignature:
+		return "SignatureDoesNotMatch"
+	case CodeIncompleteSignature:
+		return "IncompleteSignature"
+	case CodeMissingAuthenticationToken:
+		return "MissingAuthenticationToken"
+	}
+	return code
+}

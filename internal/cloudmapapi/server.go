@@ -206,6 +206,16 @@ func (s *Server) operations() map[string]handler {
 	}
 }
 
+// WriteError writes a request-authentication error found before the request reached the
+// Server (code is awsproto's, e.g. UnrecognizedClientException) as an awsJson1.1 error,
+// whose code SDKs read from the body's __type.
+func WriteError(w http.ResponseWriter, status int, code, message, requestID string) {
+	if requestID != "" {
+		w.Header().Set("X-Amzn-Requestid", requestID)
+	}
+	writeError(w, &apiError{status: status, code: code, msg: message})
+}
+
 func writeError(w http.ResponseWriter, e *apiError) {
 	body := map[string]string{"__type": e.code, "Message": e.msg}
 	for k, v := range e.extra {

@@ -141,6 +141,21 @@ func (s *Server) ServeEC2(w http.ResponseWriter, r *http.Request, caller Caller,
 	writeXML(w, http.StatusOK, out)
 }
 
+// WriteError writes a request-authentication error found before the request reached the
+// Server (code is awsproto's) as EC2's error response. EC2 answers an unknown access key
+// and a signature that does not match alike: 401 AuthFailure, "AWS was not able to
+// validate the provided access credentials"; the other errors keep AWS's common codes
+// (IncompleteSignature, MissingAuthenticationToken).
+func WriteError(w http.ResponseWriter, status int, code, message, requestID string) {
+	switch code {
+	case awsproto.CodeUnrecognizedClient, awsproto.CodeAccessDenied, awsproto.CodeInvalidSignature:
+		status, code, message = http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials"
+	default:
+		code = awsproto.QueryAuthCode(code)
+	}
+	writeError(w, &apiError{status, code, message}, requestID)
+}
+
 func writeError(w http.ResponseWriter, err error, reqID string) {
 	ae, ok := err.(*apiError)
 	if !ok {

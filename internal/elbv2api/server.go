@@ -325,6 +325,13 @@ type errorXML struct {
 	Message string `xml:"Message"`
 }
 
+// WriteError writes a request-authentication error found before the request reached the
+// Server (code is awsproto's, e.g. InvalidSignatureException) as Elastic Load
+// Balancing's ErrorResponse, with the query protocol's code (SignatureDoesNotMatch, ...).
+func WriteError(w http.ResponseWriter, status int, code, message, requestID string) {
+	writeError(w, &apiError{status, awsproto.QueryAuthCode(code), message}, requestID)
+}
+
 func writeError(w http.ResponseWriter, e *apiError, reqID string) {
 	typ := "Sender"
 	if e.status >= 500 {

@@ -223,6 +223,13 @@ type errorXML struct {
 	Message string
 }
 
+// WriteError writes a request-authentication error found before the request reached the
+// Server (code is awsproto's, e.g. InvalidSignatureException) as Route 53's
+// ErrorResponse, with the REST-XML protocol's code (SignatureDoesNotMatch, ...).
+func WriteError(w http.ResponseWriter, status int, code, message, requestID string) {
+	writeError(w, &apiError{status: status, code: awsproto.QueryAuthCode(code), msg: message}, requestID)
+}
+
 // writeError renders err as Route 53's ErrorResponse.
 func writeError(w http.ResponseWriter, err error, reqID string) {
 	var ae *apiError

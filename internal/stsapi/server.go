@@ -315,17 +315,7 @@ func validSessionName(s string) bool {
 // verification). Control-plane JSON codes are translated to STS's: an unknown key or bad
 // token is InvalidClientTokenId, a bad signature SignatureDoesNotMatch.
 func WriteError(w http.ResponseWriter, status int, code, message, requestID string) {
-	switch code {
-	case awsproto.CodeUnrecognizedClient, awsproto.CodeAccessDenied:
-		code = "InvalidClientTokenId"
-	case awsproto.CodeInvalidSignature:
-		code = "SignatureDoesNotMatch"
-	case awsproto.CodeIncompleteSignature:
-		code = "IncompleteSignature"
-	case awsproto.CodeMissingAuthenticationToken:
-		code = "MissingAuthenticationToken"
-	}
-	writeError(w, &apiError{status, code, message}, requestID)
+	writeError(w, &apiError{status, awsproto.QueryAuthCode(code), message}, requestID)
 }
 
 func writeError(w http.ResponseWriter, err error, reqID string) {
