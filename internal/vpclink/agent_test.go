@@ -74,7 +74,7 @@ func TestAgentCarriesTraffic(t *testing.T) {
 	// A request body larger than the yamux window goes through.
 	big := bytes.Repeat([]byte("x"), 9<<20)
 	req, _ := http.NewRequest(http.MethodPost, "http://nlb.internal/upload", bytes.NewReader(big))
-	resp, err := r.RoundTripper(TLSOptions{}).RoundTrip(req)
+	resp, err := r.testTransport(TLSOptions{}).RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestAgentDroppedMidStream(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			req, _ := http.NewRequest(http.MethodGet, "http://x/slow", nil)
-			resp, err := r.RoundTripper(TLSOptions{}).RoundTrip(req)
+			resp, err := r.testTransport(TLSOptions{}).RoundTrip(req)
 			if err != nil {
 				t.Errorf("request: %v", err)
 				started <- struct{}{}

@@ -35,8 +35,8 @@ func BenchmarkVPCLink(b *testing.B) {
 		host string
 	}{
 		{"baseline", baseline, direct.addr.String()},
-		{"direct", e.resolve(acct1, "dlink", "", "").RoundTripper(TLSOptions{}), "nlb.internal"},
-		{"agent", e.resolve(acct1, "alink", "", "").RoundTripper(TLSOptions{}), "nlb.internal"},
+		{"direct", e.resolve(acct1, "dlink", "", "").testTransport(TLSOptions{}), "nlb.internal"},
+		{"agent", e.resolve(acct1, "alink", "", "").testTransport(TLSOptions{}), "nlb.internal"},
 	}
 	for _, size := range []struct {
 		name, path string
@@ -92,8 +92,8 @@ func BenchmarkAgentVsDirect(b *testing.B) {
 	a := e.startAgent(tokenB, "bench", nil)
 	a.waitJoined(b)
 	waitFor(b, "agent registered", func() bool { return len(e.m.Agents(vpcB)) == 1 })
-	rtDirect := e.resolve(acct1, "dlink", "", "").RoundTripper(TLSOptions{})
-	rtAgent := e.resolve(acct1, "alink", "", "").RoundTripper(TLSOptions{})
+	rtDirect := e.resolve(acct1, "dlink", "", "").testTransport(TLSOptions{})
+	rtAgent := e.resolve(acct1, "alink", "", "").testTransport(TLSOptions{})
 	for _, size := range []struct {
 		name, path string
 		perWorker  int

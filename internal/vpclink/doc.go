@@ -15,9 +15,10 @@
 //	id, _ := vpclink.ConnectionID(integration.ConnectionID, stage.Variables)
 //	route, err := m.Resolve(vpclink.Request{Account: api.Account, ConnectionID: id,
 //		IntegrationTarget: integration.IntegrationTarget, URI: integration.URI})
-//	proxy.Transport = route.RoundTripper(vpclink.TLSOptions{ServerName: uriHost,
+//	done, fixed, err := route.Do(ctx, vpclink.TLSOptions{ServerName: uriHost,
 //		InsecureSkipVerification: tlsCfg.InsecureSkipVerification,
-//		ClientCertificateID: stage.ClientCertificateID})
+//		ClientCertificateID: stage.ClientCertificateID}, &upstreamReq, &upstreamResp)
+//	// read and close upstreamResp, then call done; fixed is an ALB rule's fixed response
 //	// errors → vpclink.HTTPStatus(err): 500 configuration, 502 connect, 504 timeout
 //
 // and route.DialContext for raw TCP through network load balancers.

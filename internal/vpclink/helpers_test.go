@@ -426,7 +426,7 @@ func get(ctx context.Context, route *Route, o TLSOptions, url string) (string, e
 	if err != nil {
 		return "", err
 	}
-	resp, err := route.RoundTripper(o).RoundTrip(req)
+	resp, err := route.testTransport(o).RoundTrip(req)
 	if err != nil {
 		return "", err
 	}

@@ -381,7 +381,7 @@ func TestDrainingOnDeregistration(t *testing.T) {
 
 	// A streaming request in flight on b1.
 	req, _ := http.NewRequest(http.MethodGet, "http://api.internal/slow", nil)
-	resp, err := r.RoundTripper(TLSOptions{}).RoundTrip(req)
+	resp, err := r.testTransport(TLSOptions{}).RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +421,7 @@ func TestDrainingOnDeregistration(t *testing.T) {
 		go func() {
 			// POST: the HTTP client does not replay it on another connection.
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://api.internal/hang", strings.NewReader("x"))
-			resp, err := r.RoundTripper(TLSOptions{}).RoundTrip(req)
+			resp, err := r.testTransport(TLSOptions{}).RoundTrip(req)
 			if err == nil {
 				_, err = io.ReadAll(resp.Body)
 				resp.Body.Close()

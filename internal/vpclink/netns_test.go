@@ -300,7 +300,7 @@ func TestNetnsPrivateLink(t *testing.T) {
 	})
 	t.Run("killing the agent fails requests in flight fast; a restart restores service", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, "http://nlb.internal/slow", nil)
-		resp, err := rd.RoundTripper(TLSOptions{}).RoundTrip(req)
+		resp, err := rd.testTransport(TLSOptions{}).RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}

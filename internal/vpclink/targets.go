@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -46,7 +45,6 @@ type target struct {
 	ejectedUntil time.Time
 	drainTimer   *time.Timer
 	gone         bool // deregistration completed; never used again
-	transports   map[legKey]*http.Transport
 	pools        map[legKey]*upstream.Pool
 	conns        map[*trackedConn]struct{}
 }
@@ -232,34 +230,6 @@ func (c *trackedConn) CloseWrite() error {
 	return errors.New("vpclink: connection cannot half-close")
 }
 
-// transport returns t's HTTP transport for leg k, creating it on first use.
-func (t *target) transport(k legKey, cert *tls.Certificate) (*http.Transport, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.gone {
-		return nil, &connectError{target: t, err: errors.New("target was deregistered")}
-	}
-	if tr := t.transports[k]; tr != nil {
-		return tr, nil
-	}
-	tr := &http.Transport{
-		DialContext:           func(ctx context.Context, _, _ string) (net.Conn, error) { return t.dial(ctx) },
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		TLSClientConfig:       t.tlsConfig(k, cert),
-	}
-	if t.transports == nil {
-		t.transports = map[legKey]*http.Transport{}
-	}
-	t.transports[k] = tr
-	return tr, nil
-}
-
 // pool returns t's upstream client for leg k (the data plane's synchronous HTTP/1.1
 // keep-alive pool; see Route.Do), creating it on first use.
 func (t *target) pool(k legKey, cert *tls.Certificate) (*upstream.Pool, error) {
@@ -339,14 +309,11 @@ func (t *target) finish() {
 	if t.drainTimer != nil {
 		t.drainTimer.Stop()
 	}
-	trs, pools := t.transports, t.pools
-	t.transports, t.pools = nil, nil
+	pools := t.pools
+	t.pools = nil
 	conns := t.conns
 	t.conns = nil
 	t.mu.Unlock()
-	for _, tr := range trs {
-		tr.CloseIdleConnections()
-	}
 	for _, p := range pools {
 		p.CloseIdle()
 	}
@@ -414,18 +381,11 @@ func (t *target) release() {
 // closeIdle closes t's idle pooled connections (after it turned unhealthy).
 func (t *target) closeIdle() {
 	t.mu.Lock()
-	trs := make([]*http.Transport, 0, len(t.transports))
-	for _, tr := range t.transports {
-		trs = append(trs, tr)
-	}
 	pools := make([]*upstream.Pool, 0, len(t.pools))
 	for _, p := range t.pools {
 		pools = append(pools, p)
 	}
 	t.mu.Unlock()
-	for _, tr := range trs {
-		tr.CloseIdleConnections()
-	}
 	for _, p := range pools {
 		p.CloseIdle()
 	}

@@ -6,9 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -34,25 +32,6 @@ type TLSOptions struct {
 
 // maxAttempts bounds the targets one request tries when connects fail.
 const maxAttempts = 3
-
-// RoundTripper returns an http.RoundTripper that sends requests through r, for
-// httputil.ReverseProxy's Transport (or an http.Client). The request URL's scheme says
-// whether the integration speaks TLS (https) to the link's listener or target; its
-// host and the Host header are sent as they are (on AWS the integration uri sets Host
-// and SNI but does not route). For an application load balancer the request's Host and
-// path pick the listener rule.
-//
-// Connects that fail are retried on other targets (at most three), as long as nothing
-// of the request body was sent; the failing target is taken out of rotation for a
-// while (passive health). Errors map to statuses with HTTPStatus.
-func (r *Route) RoundTripper(o TLSOptions) http.RoundTripper {
-	return &routeTransport{r: r, o: o}
-}
-
-type routeTransport struct {
-	r *Route
-	o TLSOptions
-}
 
 // plan is how a request or connection reaches its target.
 type plan struct {
@@ -183,72 +162,6 @@ func (m *Manager) verifyListener(l *listenerRT, serverName string, insecure bool
 	return err
 }
 
-func (rt *routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := req.Host
-	if host == "" {
-		host = req.URL.Host
-	}
-	p, err := rt.r.plan(rt.o, req.URL.Scheme, req.URL.Host, host, req.URL.Path)
-	if err != nil {
-		closeBody(req)
-		return nil, err
-	}
-	if p.fixed != nil {
-		closeBody(req)
-		return fixedResponse(req, p.fixed), nil
-	}
-	scheme := "http"
-	if p.leg.tls {
-		scheme = "https"
-	}
-	orig := req.Body
-	if orig == http.NoBody {
-		orig = nil
-	}
-	var resp *http.Response
-	finished := false // an attempt sent the request or failed for good
-	err = rt.r.tryTargets(p, func(t *target) (bool, error) {
-		tr, err := t.transport(p.leg, p.cert)
-		if err != nil {
-			return false, err
-		}
-		out := req.Clone(req.Context())
-		u := *req.URL
-		u.Scheme = scheme
-		out.URL = &u
-		out.Host = host
-		var body *retryBody
-		if orig != nil {
-			body = &retryBody{rc: orig}
-			out.Body = body
-		}
-		t.acquire()
-		resp, err = tr.RoundTrip(out)
-		if err == nil {
-			if body != nil {
-				body.finish()
-			}
-			resp.Body = trackBody(resp.Body, t)
-			finished = true
-			return true, nil
-		}
-		t.release()
-		var ce *connectError
-		if !errors.As(err, &ce) || req.Context().Err() != nil || (body != nil && !body.retryable()) {
-			if body != nil {
-				body.finish()
-			}
-			finished = true
-			return true, err
-		}
-		return false, err // nothing was sent: try another target
-	})
-	if !finished && orig != nil {
-		orig.Close()
-	}
-	return resp, err
-}
-
 // tryTargets calls send with targets of p, one after the other, until send reports
 // that it is done (it sent the request, or failed past the point of retrying) or
 // maxAttempts targets were tried; it returns send's last error, or ErrNoTargets when p
@@ -274,12 +187,14 @@ func (r *Route) tryTargets(p *plan, send func(t *target) (done bool, err error))
 	return lastErr
 }
 
-// Do sends req through r on the data plane's synchronous HTTP/1.1 client
-// (package upstream: one keep-alive pool per target and backend leg, no goroutines per
-// request), as RoundTripper does otherwise: req.Scheme says whether the integration speaks
-// TLS, req.Host is sent as it is, and for an application load balancer req.Host and
-// req.Target's path pick the listener rule. Connects that fail are retried on other
-// targets (at most three); nothing of the request was sent then. On success the caller
+// Do sends req through r on the data plane's synchronous HTTP/1.1 client (package
+// upstream: one keep-alive pool per target and backend leg, no goroutines per request).
+// req.Scheme says whether the integration speaks TLS (https) to the link's listener or
+// target; req.Host is sent as it is (on AWS the integration uri sets Host and SNI but
+// does not route), and for an application load balancer req.Host and req.Target's path
+// pick the listener rule. Connects that fail are retried on other targets (at most
+// three; nothing of the request was sent then), and the failing target is taken out of
+// rotation for a while (passive health). Errors map to statuses with HTTPStatus. On success the caller
 // reads resp, closes it and then calls done (which ends the target's in-flight count).
 // A listener rule's fixed-response action is returned as fixed, with nothing sent.
 func (r *Route) Do(ctx context.Context, o TLSOptions, req *upstream.Request, resp *upstream.Response) (done func(), fixed *apimodel.FixedResponseActionConfig, err error) {
@@ -322,118 +237,13 @@ func (r *Route) Do(ctx context.Context, o TLSOptions, req *upstream.Request, res
 	return done, nil, nil
 }
 
-func closeBody(req *http.Request) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-}
-
-func fixedResponse(req *http.Request, f *apimodel.FixedResponseActionConfig) *http.Response {
-	code, err := strconv.Atoi(f.StatusCode)
-	if err != nil {
-		code = http.StatusServiceUnavailable
-	}
-	h := http.Header{}
-	if f.ContentType != "" {
-		h.Set("Content-Type", f.ContentType)
-	}
-	h.Set("Content-Length", strconv.Itoa(len(f.MessageBody)))
-	return &http.Response{
-		Status: strconv.Itoa(code) + " " + http.StatusText(code), StatusCode: code,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h,
-		Body: io.NopCloser(strings.NewReader(f.MessageBody)), ContentLength: int64(len(f.MessageBody)),
-		Request: req,
-	}
-}
-
-// retryBody lends a request body to one attempt. A Close without any Read (the
-// transport gave up before sending) is held back, so the body can go to the next
-// attempt; after finish every Close goes through.
-type retryBody struct {
-	mu                 sync.Mutex
-	rc                 io.ReadCloser
-	read, closed, done bool
-}
-
-func (b *retryBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	b.read = true
-	b.mu.Unlock()
-	return b.rc.Read(p)
-}
-
-func (b *retryBody) Close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return nil
-	}
-	b.closed = true
-	if b.read || b.done {
-		return b.rc.Close()
-	}
-	return nil
-}
-
-// finish makes this attempt the last: a held-back Close goes through now.
-func (b *retryBody) finish() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.done = true
-	if b.closed && !b.read {
-		b.rc.Close()
-	}
-}
-
-func (b *retryBody) retryable() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !b.read
-}
-
-// trackBody releases t's in-flight count when the response body is closed or read to
-// the end. A 101 response's body stays writable.
-func trackBody(rc io.ReadCloser, t *target) io.ReadCloser {
-	b := &trackedBody{rc: rc, release: sync.OnceFunc(t.release)}
-	if w, ok := rc.(io.Writer); ok {
-		return &trackedRWBody{trackedBody: b, w: w}
-	}
-	return b
-}
-
-type trackedBody struct {
-	rc      io.ReadCloser
-	release func()
-}
-
-func (b *trackedBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err == io.EOF {
-		b.release()
-	}
-	return n, err
-}
-
-func (b *trackedBody) Close() error {
-	err := b.rc.Close()
-	b.release()
-	return err
-}
-
-type trackedRWBody struct {
-	*trackedBody
-	w io.Writer
-}
-
-func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
-
 // DialContext connects to a target of r as the load balancer forwards a connection:
 // through a TCP listener the bytes pass through (a client's own TLS goes end to end);
 // through a TLS listener, whose certificate is first verified as o says, the listener's
 // TLS is already terminated and the connection carries what the load balancer sends
 // its target (plaintext for TCP target groups, a TLS session for TLS target groups).
 // Cloud Map routes connect to a matching instance. Application load balancers carry
-// HTTP only: use RoundTripper. A failed connect tries other targets.
+// HTTP only: use Do. A failed connect tries other targets.
 func (r *Route) DialContext(ctx context.Context, o TLSOptions) (net.Conn, error) {
 	if r.listener != nil && r.listener.lb.typ == apimodel.LoadBalancerApplication {
 		return nil, fmt.Errorf("vpclink: listener %s is an application load balancer's; it carries HTTP only", r.listener.arn)
