@@ -36,12 +36,12 @@ import (
 	"gatehouse/internal/awsproto"
 	"gatehouse/internal/config"
 	"gatehouse/internal/store"
+	"gatehouse/internal/vpclinkstore"
 )
 
 const (
 	// MaxBodySize is the largest request body accepted.
 	MaxBodySize          = 1 << 20
-	vpcLinkIDLen         = 6
 	maxVpcLinks          = 10
 	maxSubnets           = 10
 	maxNameLen           = 128
@@ -50,16 +50,9 @@ const (
 	codeUnknownOperation = "UnknownOperationException"
 )
 
-// Store is the part of the state store the API uses; *store.Store satisfies it.
-type Store interface {
-	Get(ctx context.Context, bucket, key string) (store.Entry, error)
-	Create(ctx context.Context, bucket, key string, value []byte) (uint64, error)
-	Delete(ctx context.Context, bucket, key string, rev uint64) error
-	List(ctx context.Context, bucket, prefix string) ([]store.Entry, error)
-	Modify(ctx context.Context, bucket, key string, fn func(cur []byte) ([]byte, error)) (uint64, error)
-}
-
-var _ Store = (*store.Store)(nil)
+// Store is the part of the state store the API uses (the VPC link records);
+// *store.Store satisfies it.
+type Store = vpclinkstore.Store
 
 // Options configures New.
 type Options struct {
@@ -308,7 +301,7 @@ func (s *Server) createVpcLink(c *call) (int, any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	recs, err := s.list(c)
+	recs, err := vpclinkstore.List(c.ctx, s.store, c.caller.Account)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -328,81 +321,21 @@ func (s *Server) createVpcLink(c *call) (int, any, error) {
 	rec := &apimodel.VpcLinkRecord{Account: c.caller.Account, Version: apimodel.VpcLinkVersion2, StatusDate: c.now,
 		V2: &apimodel.VpcLinkV2{Name: *in.Name, CreatedDate: c.now, SubnetIDs: in.SubnetIDs, SecurityGroupIDs: sgs,
 			VpcLinkStatus: apimodel.VpcLinkPending, VpcLinkVersion: apimodel.VpcLinkVersion2, Tags: in.Tags}}
-	for attempt := 0; ; attempt++ {
-		rec.V2.VpcLinkID = awsproto.NewID(vpcLinkIDLen)
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return 0, nil, err
-		}
-		_, err = s.store.Create(c.ctx, apimodel.BucketVpcLinks, apimodel.VpcLinkKey(c.caller.Account, rec.V2.VpcLinkID), b)
-		if errors.Is(err, store.ErrExists) && attempt < 5 {
-			continue
-		}
-		if err != nil {
-			return 0, nil, err
-		}
-		break
+	if err := vpclinkstore.Create(c.ctx, s.store, rec, func(id string) { rec.V2.VpcLinkID = id }); err != nil {
+		return 0, nil, err
 	}
 	return http.StatusCreated, toWire(rec.V2), nil
 }
 
-// list returns the caller's links (v1 and v2) as stored.
-func (s *Server) list(c *call) ([]*apimodel.VpcLinkRecord, error) {
-	entries, err := s.store.List(c.ctx, apimodel.BucketVpcLinks, c.caller.Account+".")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*apimodel.VpcLinkRecord, 0, len(entries))
-	for _, e := range entries {
-		var rec apimodel.VpcLinkRecord
-		if err := json.Unmarshal(e.Value, &rec); err != nil {
-			return nil, fmt.Errorf("decode vpc link %s: %w", e.Key, err)
-		}
-		out = append(out, &rec)
-	}
-	return out, nil
-}
-
-var errGone = errors.New("vpc link deleted concurrently")
-
 // settle advances a v2 link's lifecycle and persists the change; nil means gone.
 func (s *Server) settle(c *call, rec *apimodel.VpcLinkRecord) (*apimodel.VpcLinkRecord, error) {
-	key := apimodel.VpcLinkKey(rec.Account, rec.LinkID())
-	switch rec.Status() {
-	case apimodel.VpcLinkPending:
-		status, msg := apimodel.VpcLinkAvailable, ""
-		if s.check != nil {
-			status, msg = s.check(c.ctx, rec)
+	return vpclinkstore.Settle(c.ctx, s.store, rec, c.now, s.deleteDelay, func() (string, string, error) {
+		if s.check == nil {
+			return apimodel.VpcLinkAvailable, "", nil
 		}
-		if status == apimodel.VpcLinkPending || status == "" {
-			return rec, nil
-		}
-		var out *apimodel.VpcLinkRecord
-		_, err := s.store.Modify(c.ctx, apimodel.BucketVpcLinks, key, func(cur []byte) ([]byte, error) {
-			if cur == nil {
-				return nil, errGone
-			}
-			var doc apimodel.VpcLinkRecord
-			if err := json.Unmarshal(cur, &doc); err != nil {
-				return nil, err
-			}
-			if doc.V2 != nil && doc.V2.VpcLinkStatus == apimodel.VpcLinkPending {
-				doc.V2.VpcLinkStatus, doc.V2.VpcLinkStatusMessage, doc.StatusDate = status, msg, c.now
-			}
-			out = &doc
-			return json.Marshal(&doc)
-		})
-		if errors.Is(err, errGone) {
-			return nil, nil
-		}
-		return out, err
-	case apimodel.VpcLinkDeleting:
-		if c.now.Time().Sub(rec.StatusDate.Time()) < s.deleteDelay {
-			return rec, nil
-		}
-		return nil, s.store.Delete(c.ctx, apimodel.BucketVpcLinks, key, 0)
-	}
-	return rec, nil
+		status, msg := s.check(c.ctx, rec)
+		return status, msg, nil
+	})
 }
 
 // load returns the caller's settled v2 link id, or a NotFoundException.
@@ -410,21 +343,14 @@ func (s *Server) load(c *call, id string) (*apimodel.VpcLinkRecord, error) {
 	if id == "" || !validID(id) {
 		return nil, notFound(id)
 	}
-	e, err := s.store.Get(c.ctx, apimodel.BucketVpcLinks, apimodel.VpcLinkKey(c.caller.Account, id))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFound(id)
-	}
+	rec, err := vpclinkstore.Load(c.ctx, s.store, c.caller.Account, id)
 	if err != nil {
 		return nil, err
 	}
-	var rec apimodel.VpcLinkRecord
-	if err := json.Unmarshal(e.Value, &rec); err != nil {
-		return nil, fmt.Errorf("decode vpc link %s: %w", e.Key, err)
-	}
-	if rec.V2 == nil {
+	if rec == nil || rec.V2 == nil {
 		return nil, notFound(id)
 	}
-	out, err := s.settle(c, &rec)
+	out, err := s.settle(c, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -470,7 +396,7 @@ func (s *Server) getVpcLinks(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, badRequest("Invalid nextToken")
 	}
-	recs, err := s.list(c)
+	recs, err := vpclinkstore.List(c.ctx, s.store, c.caller.Account)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -549,19 +475,10 @@ func (s *Server) deleteVpcLink(c *call) (int, any, error) {
 	if rec.V2.VpcLinkStatus == apimodel.VpcLinkDeleting {
 		return http.StatusAccepted, nil, nil
 	}
-	_, err = s.store.Modify(c.ctx, apimodel.BucketVpcLinks, apimodel.VpcLinkKey(c.caller.Account, id), func(cur []byte) ([]byte, error) {
-		if cur == nil {
-			return nil, notFound(id)
-		}
-		var doc apimodel.VpcLinkRecord
-		if err := json.Unmarshal(cur, &doc); err != nil {
-			return nil, err
-		}
-		if doc.V2 != nil && doc.V2.VpcLinkStatus != apimodel.VpcLinkDeleting {
-			doc.V2.VpcLinkStatus, doc.V2.VpcLinkStatusMessage, doc.StatusDate = apimodel.VpcLinkDeleting, "", c.now
-		}
-		return json.Marshal(&doc)
-	})
+	err = vpclinkstore.MarkDeleting(c.ctx, s.store, c.caller.Account, id, c.now)
+	if errors.Is(err, vpclinkstore.ErrNotFound) {
+		return 0, nil, notFound(id)
+	}
 	if err != nil {
 		return 0, nil, err
 	}

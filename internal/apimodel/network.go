@@ -657,6 +657,17 @@ func (r *VpcLinkRecord) Status() string {
 	return ""
 }
 
+// SetStatus sets the link's status and message, entered at now.
+func (r *VpcLinkRecord) SetStatus(status, message string, now Epoch) {
+	r.StatusDate = now
+	if r.V1 != nil {
+		r.V1.Status, r.V1.StatusMessage = status, message
+	}
+	if r.V2 != nil {
+		r.V2.VpcLinkStatus, r.V2.VpcLinkStatusMessage = status, message
+	}
+}
+
 // VpcLinkKey is the vpclinks key of a link.
 func VpcLinkKey(account, vpcLinkID string) string { return account + "." + vpcLinkID }
 

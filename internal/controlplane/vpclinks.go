@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"gatehouse/internal/apimodel"
-	"gatehouse/internal/awsproto"
 	"gatehouse/internal/store"
+	"gatehouse/internal/vpclinkstore"
 )
 
 // VPC links (v1, REST: CreateVpcLink with targetArns = network load balancers).
@@ -30,7 +30,6 @@ import (
 // DELETING and FAILED ones; connection ids that name no link are left to the data plane.
 
 const (
-	vpcLinkIDLen          = 6
 	maxVpcLinksV1         = 20
 	defaultVpcLinkWait    = 30 * time.Second
 	defaultVpcLinkDelete  = 2 * time.Second
@@ -132,7 +131,7 @@ func (s *Server) createVpcLink(c *call) (int, any, error) {
 	if err := validateTags(in.Tags); err != nil {
 		return 0, nil, err
 	}
-	links, err := s.listVpcLinks(c)
+	links, err := vpclinkstore.List(c.ctx, s.store, c.caller.Account)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -148,39 +147,10 @@ func (s *Server) createVpcLink(c *call) (int, any, error) {
 	rec := &apimodel.VpcLinkRecord{Account: c.caller.Account, Version: apimodel.VpcLinkVersion1, StatusDate: c.now,
 		V1: &apimodel.VpcLink{Name: *in.Name, Description: in.Description, TargetArns: in.TargetArns,
 			Status: apimodel.VpcLinkPending, Tags: in.Tags}}
-	for attempt := 0; ; attempt++ {
-		rec.V1.ID = awsproto.NewID(vpcLinkIDLen)
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return 0, nil, err
-		}
-		_, err = s.store.Create(c.ctx, apimodel.BucketVpcLinks, apimodel.VpcLinkKey(c.caller.Account, rec.V1.ID), b)
-		if errors.Is(err, store.ErrExists) && attempt < 5 {
-			continue
-		}
-		if err != nil {
-			return 0, nil, err
-		}
-		break
+	if err := vpclinkstore.Create(c.ctx, s.store, rec, func(id string) { rec.V1.ID = id }); err != nil {
+		return 0, nil, err
 	}
 	return http.StatusAccepted, toVpcLinkWire(rec.V1), nil
-}
-
-// listVpcLinks returns the caller's links (v1 and v2) as stored.
-func (s *Server) listVpcLinks(c *call) ([]*apimodel.VpcLinkRecord, error) {
-	entries, err := s.store.List(c.ctx, apimodel.BucketVpcLinks, c.caller.Account+".")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*apimodel.VpcLinkRecord, 0, len(entries))
-	for _, e := range entries {
-		var rec apimodel.VpcLinkRecord
-		if err := json.Unmarshal(e.Value, &rec); err != nil {
-			return nil, fmt.Errorf("decode vpc link %s: %w", e.Key, err)
-		}
-		out = append(out, &rec)
-	}
-	return out, nil
 }
 
 // loadVpcLink returns the caller's link id (v1 or v2) settled, or nil when it does not
@@ -189,18 +159,11 @@ func (s *Server) loadVpcLink(c *call, id string) (*apimodel.VpcLinkRecord, error
 	if !validID(id) {
 		return nil, nil
 	}
-	e, err := s.store.Get(c.ctx, apimodel.BucketVpcLinks, apimodel.VpcLinkKey(c.caller.Account, id))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	rec, err := vpclinkstore.Load(c.ctx, s.store, c.caller.Account, id)
+	if err != nil || rec == nil {
 		return nil, err
 	}
-	var rec apimodel.VpcLinkRecord
-	if err := json.Unmarshal(e.Value, &rec); err != nil {
-		return nil, fmt.Errorf("decode vpc link %s: %w", e.Key, err)
-	}
-	return s.settleVpcLink(c, &rec)
+	return s.settleVpcLink(c, rec)
 }
 
 // vpcLinkVerdict decides a PENDING link's status.
@@ -226,59 +189,12 @@ func (s *Server) vpcLinkVerdict(c *call, rec *apimodel.VpcLinkRecord) (string, s
 // settleVpcLink advances a link's lifecycle (see the top of this file) and persists the
 // change. It returns nil when the link is gone.
 func (s *Server) settleVpcLink(c *call, rec *apimodel.VpcLinkRecord) (*apimodel.VpcLinkRecord, error) {
-	key := apimodel.VpcLinkKey(rec.Account, rec.LinkID())
-	switch rec.Status() {
-	case apimodel.VpcLinkPending:
-		st, msg, err := s.vpcLinkVerdict(c, rec)
-		if err != nil {
-			return nil, err
-		}
-		if st == apimodel.VpcLinkPending || st == "" {
-			return rec, nil
-		}
-		var out *apimodel.VpcLinkRecord
-		defer s.lock(apimodel.BucketVpcLinks, key)()
-		_, err = s.store.Modify(c.ctx, apimodel.BucketVpcLinks, key, func(cur []byte) ([]byte, error) {
-			out = nil
-			if cur == nil {
-				return nil, errVpcLinkGone
-			}
-			var doc apimodel.VpcLinkRecord
-			if err := json.Unmarshal(cur, &doc); err != nil {
-				return nil, err
-			}
-			if doc.Status() == apimodel.VpcLinkPending {
-				setVpcLinkStatus(&doc, st, msg, c.now)
-			}
-			out = &doc
-			return json.Marshal(&doc)
-		})
-		if errors.Is(err, errVpcLinkGone) {
-			return nil, nil
-		}
-		return out, err
-	case apimodel.VpcLinkDeleting:
-		if c.now.Time().Sub(rec.StatusDate.Time()) < s.vpcLinkDeleteDelay {
-			return rec, nil
-		}
-		if err := s.store.Delete(c.ctx, apimodel.BucketVpcLinks, key, 0); err != nil {
-			return nil, err
-		}
-		return nil, nil
+	if rec.Status() == apimodel.VpcLinkPending {
+		defer s.lock(apimodel.BucketVpcLinks, apimodel.VpcLinkKey(rec.Account, rec.LinkID()))()
 	}
-	return rec, nil
-}
-
-var errVpcLinkGone = errors.New("vpc link deleted concurrently")
-
-func setVpcLinkStatus(rec *apimodel.VpcLinkRecord, status, msg string, now apimodel.Epoch) {
-	rec.StatusDate = now
-	if rec.V1 != nil {
-		rec.V1.Status, rec.V1.StatusMessage = status, msg
-	}
-	if rec.V2 != nil {
-		rec.V2.VpcLinkStatus, rec.V2.VpcLinkStatusMessage = status, msg
-	}
+	return vpclinkstore.Settle(c.ctx, s.store, rec, c.now, s.vpcLinkDeleteDelay, func() (string, string, error) {
+		return s.vpcLinkVerdict(c, rec)
+	})
 }
 
 // loadVpcLinkV1 returns the caller's v1 link or a NotFoundException.
@@ -302,7 +218,7 @@ func (s *Server) getVpcLink(c *call) (int, any, error) {
 }
 
 func (s *Server) getVpcLinks(c *call) (int, any, error) {
-	recs, err := s.listVpcLinks(c)
+	recs, err := vpclinkstore.List(c.ctx, s.store, c.caller.Account)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -393,21 +309,11 @@ func (s *Server) deleteVpcLink(c *call) (int, any, error) {
 	if rec.V1.Status == apimodel.VpcLinkDeleting {
 		return http.StatusAccepted, nil, nil
 	}
-	key := apimodel.VpcLinkKey(c.caller.Account, rec.V1.ID)
-	defer s.lock(apimodel.BucketVpcLinks, key)()
-	_, err = s.store.Modify(c.ctx, apimodel.BucketVpcLinks, key, func(cur []byte) ([]byte, error) {
-		if cur == nil {
-			return nil, notFound(msgVpcLinkNotFound)
-		}
-		var doc apimodel.VpcLinkRecord
-		if err := json.Unmarshal(cur, &doc); err != nil {
-			return nil, err
-		}
-		if doc.Status() != apimodel.VpcLinkDeleting {
-			setVpcLinkStatus(&doc, apimodel.VpcLinkDeleting, "", c.now)
-		}
-		return json.Marshal(&doc)
-	})
+	defer s.lock(apimodel.BucketVpcLinks, apimodel.VpcLinkKey(c.caller.Account, rec.V1.ID))()
+	err = vpclinkstore.MarkDeleting(c.ctx, s.store, c.caller.Account, rec.V1.ID, c.now)
+	if errors.Is(err, vpclinkstore.ErrNotFound) {
+		return 0, nil, notFound(msgVpcLinkNotFound)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
