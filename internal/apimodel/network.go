@@ -352,6 +352,17 @@ type TargetHealthDescription struct {
 // LoadBalancerKey is the elb key of a load balancer.
 func LoadBalancerKey(account, lbID string) string { return account + ".lb." + lbID }
 
+// KeyKind is the kind token of an elb or cloudmap key ({account}.{kind}.…): "lb",
+// "listener", "rule", "tg", "ns", "srv" or "inst"; "" for a key without one.
+func KeyKind(key string) string {
+	_, rest, ok := strings.Cut(key, ".")
+	if !ok {
+		return ""
+	}
+	k, _, _ := strings.Cut(rest, ".")
+	return k
+}
+
 // ListenerKey is the elb key of a listener.
 func ListenerKey(account, listenerID string) string { return account + ".listener." + listenerID }
 

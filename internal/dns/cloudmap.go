@@ -40,24 +40,13 @@ func newCloudMapDocs() cloudMapDocs {
 	}
 }
 
-// cloudMapKind is the kind token of a cloudmap key ({account}.{kind}.…):
-// "ns", "srv" or "inst"; anything else is not a document DNS reads.
-func cloudMapKind(key string) string {
-	_, rest, ok := strings.Cut(key, ".")
-	if !ok {
-		return ""
-	}
-	k, _, _ := strings.Cut(rest, ".")
-	return k
-}
-
 // put decodes one stored document into d (replacing what the key held).
 // Keys of other kinds are ignored; an undecodable document is removed and
 // its error returned.
 func (d cloudMapDocs) put(key string, value []byte) error {
 	d.remove(key)
 	var err error
-	switch cloudMapKind(key) {
+	switch apimodel.KeyKind(key) {
 	case "ns":
 		var x apimodel.Namespace
 		if err = json.Unmarshal(value, &x); err == nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -156,7 +155,7 @@ func decodeDocuments(contents map[string]map[string][]byte, m *Manager) Document
 		return true
 	}
 	for key, v := range contents[apimodel.BucketELB] {
-		switch kind(key) {
+		switch apimodel.KeyKind(key) {
 		case "lb":
 			var x apimodel.LoadBalancer
 			if dec(apimodel.BucketELB, key, v, &x) {
@@ -180,7 +179,7 @@ func decodeDocuments(contents map[string]map[string][]byte, m *Manager) Document
 		}
 	}
 	for key, v := range contents[apimodel.BucketCloudMap] {
-		switch kind(key) {
+		switch apimodel.KeyKind(key) {
 		case "ns":
 			var x apimodel.Namespace
 			if dec(apimodel.BucketCloudMap, key, v, &x) {
@@ -220,14 +219,4 @@ func decodeDocuments(contents map[string]map[string][]byte, m *Manager) Document
 		}
 	}
 	return d
-}
-
-// kind is the second dot-separated token of a key ({account}.{kind}.…).
-func kind(key string) string {
-	_, rest, ok := strings.Cut(key, ".")
-	if !ok {
-		return ""
-	}
-	k, _, _ := strings.Cut(rest, ".")
-	return k
 }
